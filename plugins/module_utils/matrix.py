@@ -1,0 +1,295 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The XenServer communication-port matrix, as data.
+
+This file is the single source of the matrix: the lookup plugin, the firewall_rules
+module and the generated docs/port-matrix.md all read FLOWS from here.  It ships to
+the target with the module, so it stays importable on Python 3.6 and imports nothing
+but the standard library.
+
+Sources: the vendor page "Communication ports used by XenServer" (every flow with
+``optional=False``) and the optional flows with a public source listed in the
+project's DOMAIN notes (``optional=True``: off unless asked for).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+
+VENDOR_SOURCE = "XenServer: Communication ports used by XenServer"
+
+# name -> what plays it.  These exact names are the collection's vocabulary.
+COMPONENTS = collections.OrderedDict([
+    ("pool_host", "XenServer host (dom0) in a resource pool"),
+    ("license_server", "Citrix License Server"),
+    ("ntp_server", "NTP service"),
+    ("dns_server", "DNS service"),
+    ("domain_controller", "Active Directory domain controller (LDAP)"),
+    ("smb_filer", "File server with SMB storage (ISO store)"),
+    ("iscsi_target", "SAN controller (iSCSI target)"),
+    ("nfs_filer", "NAS head / NFS file server"),
+    ("syslog_server", "Central syslog receiver"),
+    ("xencenter", "XenCenter management workstation"),
+    ("linux_vm", "Linux virtual machine (VNC console)"),
+    ("windows_vm", "Windows virtual machine (RDP console)"),
+    ("api_client", "Other client of the management API"),
+])
+
+PROTOCOLS = ("tcp", "udp")
+
+# Who may use a flow between two pool hosts.
+SCOPES = collections.OrderedDict([
+    ("any", "any host of the source component"),
+    ("same_pool", "only members of the same resource pool"),
+    ("clustered_pool", "only members of the same pool, and only when that pool is clustered"),
+])
+
+NOTES = collections.OrderedDict([
+    ("port_80_closable",
+     "TCP port 80 may be closed on the management interface for security (the vendor's way: "
+     "xe host-param-set https-only=true). Every API client must then use HTTPS on 443; check "
+     "clients first (Citrix Virtual Apps and Desktops in particular)."),
+    ("nfsv3_dynamic",
+     "NFSv3 ancillary services (mountd, statd, lockd) use ports chosen by the filer at random "
+     "unless pinned; pin them on the filer and pass the pinned ports (nfsv3_ports)."),
+    ("pool_members_only",
+     "Only between members of the same resource pool."),
+    ("clustered_pool_only",
+     "Only between members of a clustered pool."),
+    ("cluster_daemon_port",
+     "The vendor page says 8892; xapi's source sets xapi_clusterd_port to 8896. Configurable "
+     "(cluster_daemon_port)."),
+    ("license_vendor_daemon_port",
+     "Fixed by PORT= on the VENDOR line of the license file; random otherwise. Configurable "
+     "(license_vendor_daemon_port)."),
+    ("fqdn_must_resolve",
+     "Where a resource is given by FQDN instead of IP address, the name must resolve."),
+])
+
+# Port overrides a caller may pass: name -> (default, what it replaces).
+PORT_OPTIONS = collections.OrderedDict([
+    ("cluster_daemon_port", 8892),
+    ("license_vendor_daemon_port", 7279),
+])
+
+Flow = collections.namedtuple("Flow", [
+    "id",           # stable identifier, never reused
+    "source",       # component name
+    "destination",  # component name
+    "protocols",    # tuple of "tcp"/"udp"
+    "ports",        # tuple of ints; empty when the ports are dynamic (see notes)
+    "purpose",      # the vendor's wording, shortened
+    "feature",      # what the flow serves; callers switch features on and off
+    "optional",     # True: not on the vendor page, off unless asked for
+    "scope",        # key of SCOPES
+    "notes",        # tuple of NOTES keys
+    "port_option",  # key of PORT_OPTIONS replacing the first port, or None
+    "source_ref",   # where the flow comes from
+])
+
+_VENDOR = VENDOR_SOURCE
+_DOMAIN = "DOMAIN notes (optional flows with a public source)"
+
+
+def _flow(fid, source, destination, protocols, ports, purpose, feature, optional=False,
+          scope="any", notes=(), port_option=None, source_ref=_VENDOR):
+    return Flow(fid, source, destination, tuple(protocols), tuple(ports), purpose, feature,
+                optional, scope, tuple(notes), port_option, source_ref)
+
+
+FLOWS = (
+    # --- the vendor's table, row by row ---
+    _flow("pool_management_api", "pool_host", "pool_host", ["tcp"], [80, 443],
+          "Intra-pool communication between members of a resource pool using the management API",
+          "management", scope="same_pool", notes=["pool_members_only", "port_80_closable"]),
+    _flow("license_request", "pool_host", "license_server", ["tcp"], [27000],
+          "Initial connection for license requests (lmgrd)", "licensing"),
+    _flow("license_checkout", "pool_host", "license_server", ["tcp"], [7279],
+          "Check-in/check-out of licenses (CITRIX vendor daemon)", "licensing",
+          notes=["license_vendor_daemon_port"], port_option="license_vendor_daemon_port"),
+    _flow("ntp", "pool_host", "ntp_server", ["tcp", "udp"], [123],
+          "Time synchronization", "ntp"),
+    _flow("dns", "pool_host", "dns_server", ["tcp", "udp"], [53],
+          "DNS lookups", "dns", notes=["fqdn_must_resolve"]),
+    _flow("ldap", "pool_host", "domain_controller", ["tcp", "udp"], [389],
+          "LDAP (Active Directory user authentication)", "active_directory"),
+    _flow("ldaps", "pool_host", "domain_controller", ["tcp"], [636],
+          "LDAP over SSL (LDAPS)", "active_directory"),
+    _flow("smb_netbios_session", "pool_host", "smb_filer", ["tcp", "udp"], [139],
+          "ISO store: NetBIOS session service", "smb"),
+    _flow("smb_microsoft_ds", "pool_host", "smb_filer", ["tcp", "udp"], [445],
+          "ISO store: Microsoft-DS", "smb"),
+    _flow("iscsi", "pool_host", "iscsi_target", ["tcp"], [3260],
+          "iSCSI storage", "iscsi"),
+    _flow("nfsv4", "pool_host", "nfs_filer", ["tcp"], [2049],
+          "NFSv4 storage", "nfsv4"),
+    _flow("nfsv3", "pool_host", "nfs_filer", ["tcp", "udp"], [2049],
+          "NFSv3 storage (TCP is the default)", "nfsv3"),
+    _flow("nfsv3_rpcbind", "pool_host", "nfs_filer", ["tcp", "udp"], [111],
+          "NFSv3 storage: connection to rpcbind", "nfsv3"),
+    _flow("nfsv3_ancillary", "pool_host", "nfs_filer", ["tcp", "udp"], [],
+          "NFSv3 storage: a dynamic set of ports chosen by the filer (mountd, statd, lockd)",
+          "nfsv3", notes=["nfsv3_dynamic"]),
+    _flow("syslog", "pool_host", "syslog_server", ["udp"], [514],
+          "Sends logs to a central location for collation", "syslog"),
+    _flow("clustering_tcp", "pool_host", "pool_host", ["tcp"], [8892, 21064],
+          "Communication between all pool members in a clustered pool (cluster daemon, DLM)",
+          "clustering", scope="clustered_pool",
+          notes=["clustered_pool_only", "cluster_daemon_port"], port_option="cluster_daemon_port"),
+    _flow("clustering_udp", "pool_host", "pool_host", ["udp"], [5404, 5405],
+          "Communication between all pool members in a clustered pool (corosync)",
+          "clustering", scope="clustered_pool", notes=["clustered_pool_only"]),
+    _flow("xencenter_ssh", "xencenter", "pool_host", ["tcp"], [22],
+          "SSH", "xencenter"),
+    _flow("xencenter_api", "xencenter", "pool_host", ["tcp"], [443],
+          "Management using the management API", "xencenter"),
+    _flow("xencenter_vnc", "xencenter", "linux_vm", ["tcp"], [5900],
+          "VNC for Linux VMs", "console"),
+    _flow("xencenter_rdp", "xencenter", "windows_vm", ["tcp"], [3389],
+          "RDP for Windows VMs", "console"),
+    _flow("api_client", "api_client", "pool_host", ["tcp"], [80, 443],
+          "Any client that uses the management API to communicate with XenServer hosts",
+          "api", notes=["port_80_closable"]),
+    # --- optional flows (off unless asked for) ---
+    _flow("ha_heartbeat", "pool_host", "pool_host", ["udp"], [694],
+          "High-availability network heartbeat (in dom0's stock rules)", "ha", optional=True,
+          scope="same_pool", notes=["pool_members_only"], source_ref=_DOMAIN),
+    _flow("vxlan", "pool_host", "pool_host", ["udp"], [4789],
+          "VXLAN overlay between pool members (SDN controller networks)", "vxlan",
+          optional=True, scope="same_pool", notes=["pool_members_only"], source_ref=_DOMAIN),
+    _flow("nbd", "api_client", "pool_host", ["tcp"], [10809],
+          "NBD export of VDIs to backup clients (xapi opens it per interface)", "nbd",
+          optional=True, source_ref=_DOMAIN),
+    _flow("workload_balancing", "pool_host", "api_client", ["tcp"], [8012],
+          "Workload Balancing: the pool reaches the WLB appliance (which plays api_client)",
+          "wlb", optional=True, source_ref=_DOMAIN),
+    _flow("license_admin_console", "xencenter", "license_server", ["tcp"], [8082],
+          "License Server administration console (from admin workstations)", "license_admin",
+          optional=True, source_ref=_DOMAIN),
+    _flow("license_web_services", "xencenter", "license_server", ["tcp"], [8083],
+          "Web services for licensing (from admin workstations)", "license_admin",
+          optional=True, source_ref=_DOMAIN),
+)
+
+FLOWS_BY_ID = collections.OrderedDict((f.id, f) for f in FLOWS)
+FEATURES = tuple(sorted(set(f.feature for f in FLOWS)))
+OPTIONAL_FEATURES = tuple(sorted(set(f.feature for f in FLOWS if f.optional)))
+
+
+class MatrixError(ValueError):
+    """Raised for names or values that are not in the matrix."""
+
+
+def _valid(kind, value, valid):
+    if value not in valid:
+        raise MatrixError("unknown %s %r; valid %ss: %s" % (kind, value, kind, ", ".join(valid)))
+    return value
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set)):
+        return list(value)
+    return [value]
+
+
+def check_component(name):
+    return _valid("component", name, list(COMPONENTS))
+
+
+def check_protocol(name):
+    return _valid("protocol", str(name).lower(), list(PROTOCOLS))
+
+
+def check_feature(name):
+    return _valid("feature", name, list(FEATURES))
+
+
+def check_flow_id(name):
+    return _valid("flow id", name, list(FLOWS_BY_ID))
+
+
+def check_port(value):
+    """Return value as an int port number, or raise MatrixError."""
+    if isinstance(value, bool):
+        raise MatrixError("bad port %r: a port is a whole number from 1 to 65535" % (value,))
+    try:
+        port = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise MatrixError("bad port %r: a port is a whole number from 1 to 65535" % (value,))
+    if not 1 <= port <= 65535:
+        raise MatrixError("bad port %r: a port is a whole number from 1 to 65535" % (value,))
+    return port
+
+
+def flow_ports(flow, port_options=None, nfsv3_ports=None):
+    """The concrete ports of a flow once the caller's overrides are applied.
+
+    port_options maps PORT_OPTIONS names to ports; nfsv3_ports lists the pinned NFSv3
+    ancillary ports (the dynamic flow has none until they are pinned).
+    """
+    ports = list(flow.ports)
+    options = port_options or {}
+    if flow.port_option and options.get(flow.port_option) is not None:
+        ports[0] = check_port(options[flow.port_option])
+    if "nfsv3_dynamic" in flow.notes:
+        ports = [check_port(p) for p in (nfsv3_ports or [])]
+    return tuple(sorted(set(ports)))
+
+
+def flow_as_dict(flow):
+    """A plain-data view of a flow (what the lookup returns)."""
+    return collections.OrderedDict([
+        ("id", flow.id),
+        ("source", flow.source),
+        ("destination", flow.destination),
+        ("protocols", list(flow.protocols)),
+        ("ports", list(flow.ports)),
+        ("dynamic_ports", "nfsv3_dynamic" in flow.notes),
+        ("purpose", flow.purpose),
+        ("feature", flow.feature),
+        ("optional", flow.optional),
+        ("scope", flow.scope),
+        ("notes", [NOTES[n] for n in flow.notes]),
+        ("note_keys", list(flow.notes)),
+        ("port_option", flow.port_option),
+        ("source_ref", flow.source_ref),
+    ])
+
+
+def select_flows(source=None, destination=None, protocol=None, port=None, feature=None,
+                 flow_id=None, include_optional=False):
+    """Flows matching every given filter.  Each filter takes one value or a list.
+
+    Unknown names raise MatrixError listing the valid ones, so a typo never reads as
+    "no flows".  Optional flows are left out unless include_optional is true or they
+    are asked for by id or by feature.
+    """
+    sources = [check_component(s) for s in _as_list(source)]
+    destinations = [check_component(d) for d in _as_list(destination)]
+    protocols = [check_protocol(p) for p in _as_list(protocol)]
+    ports = [check_port(p) for p in _as_list(port)]
+    features = [check_feature(f) for f in _as_list(feature)]
+    ids = [check_flow_id(i) for i in _as_list(flow_id)]
+    selected = []
+    for flow in FLOWS:
+        if flow.optional and not (include_optional or flow.id in ids or flow.feature in features):
+            continue
+        if sources and flow.source not in sources:
+            continue
+        if destinations and flow.destination not in destinations:
+            continue
+        if protocols and not set(protocols) & set(flow.protocols):
+            continue
+        if ports and not set(ports) & set(flow.ports):
+            continue
+        if features and flow.feature not in features:
+            continue
+        if ids and flow.id not in ids:
+            continue
+        selected.append(flow)
+    return selected

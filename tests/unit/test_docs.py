@@ -1,0 +1,28 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docs/port-matrix.md must be what tools/render_port_matrix.py makes of the data."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+
+
+def test_port_matrix_doc_is_fresh():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "render_port_matrix.py"), "--check"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_doc_lists_every_flow():
+    with open(os.path.join(ROOT, "docs", "port-matrix.md")) as handle:
+        text = handle.read()
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
+    for flow in matrix.FLOWS:
+        assert "`%s`" % flow.id in text
