@@ -1,0 +1,277 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""firewalld backend: one policy and ipsets of our own, applied with one reload.
+
+Owned scope: the policy ``pmx-input`` (ingress ANY, egress HOST, priority -100, target
+CONTINUE, so it is evaluated before every zone and lets unmatched traffic fall through
+to them) and ipsets named ``pmx-<group>-4``/``-6``.  Stock zones, services and xapi's
+services (dlm, nbd, ssh, vxlan, xapi-insecure, xenha) are never edited.  The permanent
+XML files are written, checked with ``firewall-cmd --check-config`` (restored if
+refused), then one ``firewall-cmd --reload`` makes runtime equal to permanent.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import xml.etree.ElementTree as ET
+
+PREFIX = "pmx-"
+POLICY = PREFIX + "input"
+POLICY_PRIORITY = -100
+GUARD_PRIORITY, ALLOW_PRIORITY, REJECT_PRIORITY = -30, -20, -10
+FAMILY_NAMES = {4: "ipv4", 6: "ipv6"}
+IPSET_FAMILIES = {4: "inet", 6: "inet6"}
+CONFIG_DIR = "/etc/firewalld"
+KINDS = ("ipsets", "policies")
+
+
+class FirewalldError(RuntimeError):
+    pass
+
+
+def ipset_name(group, family):
+    return "%s%s-%d" % (PREFIX, group.replace("_", "-"), family)
+
+
+def rich_rules(plan):
+    """The policy's rich rules, formatted exactly as firewall-cmd prints them.
+
+    One rule per (group, family, port): rich rules take one port each, and the
+    addresses sit in the ipset, so the count never multiplies by hosts."""
+    rules = []
+    if plan.guard:
+        network, family, port = plan.guard
+        rules.append('rule priority="%d" family="%s" source address="%s" port port="%d" protocol="tcp" accept'
+                     % (GUARD_PRIORITY, FAMILY_NAMES[family], network, port))
+    for group in plan.groups:
+        for family in (4, 6):
+            if not group.networks[family]:
+                continue
+            for proto, ports in group.ports.items():
+                for port in ports:
+                    rules.append('rule priority="%d" family="%s" source ipset="%s" port port="%d" protocol="%s" accept'
+                                 % (ALLOW_PRIORITY, FAMILY_NAMES[family], ipset_name(group.name, family), port, proto))
+    for proto, ports in plan.restricted.items():
+        for port in ports:
+            rules.append('rule priority="%d" port port="%d" protocol="%s" reject' % (REJECT_PRIORITY, port, proto))
+    return rules
+
+
+def ipsets(plan):
+    """ipset name -> (family, [entries]) for every group with addresses of that family."""
+    found = {}
+    for group in plan.groups:
+        for family in (4, 6):
+            if group.networks[family]:
+                found[ipset_name(group.name, family)] = (family, list(group.networks[family]))
+    return found
+
+
+def _rule_xml(rule):
+    # Inverse of the rich-rule text above: only the forms rich_rules() makes.
+    attrs = dict(re.findall(r'(\w+)="([^"]*)"', rule.split(" source ")[0].split(" port ")[0]))
+    element = ET.Element("rule", dict((k, v) for k, v in attrs.items() if k in ("priority", "family")))
+    source = re.search(r'source (address|ipset)="([^"]*)"', rule)
+    if source:
+        ET.SubElement(element, "source", {source.group(1): source.group(2)})
+    port = re.search(r'port port="(\d+)" protocol="(\w+)"', rule)
+    ET.SubElement(element, "port", {"port": port.group(1), "protocol": port.group(2)})
+    ET.SubElement(element, rule.rsplit(" ", 1)[1])
+    return element
+
+
+def render_files(plan, state="present"):
+    """Relative path -> XML text of every owned permanent file."""
+    if state == "absent":
+        return {}
+    files = {}
+    for name, (family, entries) in sorted(ipsets(plan).items()):
+        root = ET.Element("ipset", {"type": "hash:net"})
+        ET.SubElement(root, "short").text = "portmatrix %s" % name
+        ET.SubElement(root, "option", {"name": "family", "value": IPSET_FAMILIES[family]})
+        for entry in entries:
+            ET.SubElement(root, "entry").text = entry
+        files["ipsets/%s.xml" % name] = _xml_text(root)
+    root = ET.Element("policy", {"target": "CONTINUE", "priority": str(POLICY_PRIORITY)})
+    ET.SubElement(root, "short").text = "portmatrix"
+    ET.SubElement(root, "description").text = (
+        "XenServer port matrix, managed by portmatrix.xenserver.firewall_rules. Edits are reverted.")
+    ET.SubElement(root, "ingress-zone", {"name": "ANY"})
+    ET.SubElement(root, "egress-zone", {"name": "HOST"})
+    for rule in rich_rules(plan):
+        root.append(_rule_xml(rule))
+    files["policies/%s.xml" % POLICY] = _xml_text(root)
+    return files
+
+
+def _xml_text(root):
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root).decode("utf-8") + "\n"
+
+
+def normalize_xml(path, text):
+    """Comparable lines for one XML file: every element with sorted attributes."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        return ["%s: unparsable (%s)" % (path, exc)]
+    lines = []
+
+    def walk(element, depth):
+        attrs = " ".join('%s="%s"' % item for item in sorted(element.attrib.items()))
+        text = (element.text or "").strip()
+        lines.append("%s: %s<%s%s>%s" % (path, "  " * depth, element.tag, " " + attrs if attrs else "", text))
+        for child in element:
+            walk(child, depth + 1)
+    walk(root, 0)
+    return lines
+
+
+def runtime_lines(plan, state="present"):
+    """What the runtime view should be (see FirewalldBackend.runtime_view)."""
+    if state == "absent":
+        return []
+    lines = ["policy %s: target CONTINUE priority %d ingress ANY egress HOST" % (POLICY, POLICY_PRIORITY)]
+    lines += ["policy %s: %s" % (POLICY, r) for r in sorted(rich_rules(plan))]
+    for name, (family, entries) in sorted(ipsets(plan).items()):
+        lines.append("ipset %s: hash:net family=%s" % (name, IPSET_FAMILIES[family]))
+        lines += ["ipset %s: %s" % (name, e) for e in sorted(entries)]
+    return lines
+
+
+def parse_info(text):
+    """firewall-cmd --info-* output -> {key: value}, rich rules as a list."""
+    info = {"rich rules": []}
+    key = None
+    for raw in text.splitlines()[1:]:
+        if raw.startswith("\t") or raw.startswith("        "):
+            if key == "rich rules" and raw.strip():
+                info["rich rules"].append(raw.strip())
+            continue
+        if ":" in raw:
+            key, value = raw.strip().split(":", 1)
+            if key != "rich rules":
+                info[key] = value.strip()
+    return info
+
+
+class FirewalldBackend:
+    name = "firewalld"
+
+    def __init__(self, run, state="present", config_dir=CONFIG_DIR):
+        self._run = run
+        self.state = state
+        self.config_dir = config_dir
+        self.families = (4, 6)
+
+    def _cmd(self, *args):
+        rc, out, err = self._run(["firewall-cmd"] + list(args))
+        if rc != 0:
+            raise FirewalldError("firewall-cmd %s failed (rc %d): %s" % (" ".join(args), rc, (err or out).strip()))
+        return out
+
+    def validate(self, which):
+        if not which("firewall-cmd"):
+            raise FirewalldError("firewall-cmd is missing on the target (install firewalld, or use backend iptables)")
+        rc, out, err = self._run(["firewall-cmd", "--state"])
+        if rc != 0 or out.strip() != "running":
+            raise FirewalldError("firewalld is not running (firewall-cmd --state: %s); start it, or use backend iptables"
+                                 % (out.strip() or err.strip()))
+        version = self._cmd("--version").strip()
+        numbers = [int(n) for n in re.findall(r"\d+", version)[:2]]
+        if numbers < [0, 9]:
+            raise FirewalldError("firewalld %s has no policies; 0.9 or newer is needed" % version)
+
+    # --- get ---
+    def owned_files(self):
+        found = {}
+        for kind in KINDS + ("services", "zones"):
+            directory = os.path.join(self.config_dir, kind)
+            if not os.path.isdir(directory):
+                continue
+            for name in sorted(os.listdir(directory)):
+                if name.startswith(PREFIX) and name.endswith(".xml"):
+                    with open(os.path.join(directory, name)) as handle:
+                        found["%s/%s" % (kind, name)] = handle.read()
+        return found
+
+    def permanent_view(self, files=None):
+        files = self.owned_files() if files is None else files
+        lines = []
+        for path in sorted(files):
+            lines += normalize_xml(path, files[path])
+        return lines
+
+    def runtime_view(self):
+        lines = []
+        policies = [p for p in self._cmd("--get-policies").split() if p.startswith(PREFIX)]
+        for policy in policies:
+            info = parse_info(self._cmd("--info-policy=%s" % policy))
+            lines.append("policy %s: target %s priority %s ingress %s egress %s" % (
+                policy, info.get("target"), info.get("priority"), info.get("ingress-zones"), info.get("egress-zones")))
+            for key in ("services", "ports", "protocols", "forward-ports", "source-ports", "icmp-blocks"):
+                if info.get(key):
+                    lines.append("policy %s: %s: %s" % (policy, key, info[key]))
+            if info.get("masquerade", "no") != "no":
+                lines.append("policy %s: masquerade: %s" % (policy, info["masquerade"]))
+            lines += ["policy %s: %s" % (policy, r) for r in sorted(info["rich rules"])]
+        for name in sorted(n for n in self._cmd("--get-ipsets").split() if n.startswith(PREFIX)):
+            info = parse_info(self._cmd("--info-ipset=%s" % name))
+            lines.append("ipset %s: %s %s" % (name, info.get("type"), info.get("options")))
+            lines += ["ipset %s: %s" % (name, e) for e in sorted(info.get("entries", "").split())]
+        return lines
+
+    def read(self):
+        return {"files": self.owned_files(), "runtime": self.runtime_view()}
+
+    def views(self, current, plan):
+        desired_files = render_files(plan, self.state)
+        now = self.permanent_view(current["files"]) + current["runtime"]
+        want = self.permanent_view(desired_files) + runtime_lines(plan, self.state)
+        return {"firewalld": now}, {"firewalld": want}
+
+    @staticmethod
+    def rule_count(views):
+        """Rich rules of the policy (ipset entries are set members, not rules)."""
+        return {"firewalld": sum(1 for line in views["firewalld"] if line.startswith("policy ") and ": rule " in line)}
+
+    # --- set ---
+    def write(self, current, plan):
+        desired = render_files(plan, self.state)
+        old = current["files"]
+        for path, text in desired.items():
+            _write(os.path.join(self.config_dir, path), text)
+        for path in old:
+            if path not in desired:
+                os.remove(os.path.join(self.config_dir, path))
+        rc, out, err = self._run(["firewall-cmd", "--check-config"])
+        if rc != 0:
+            # Put the old files back: a config firewalld refuses must not wait for its next reload.
+            for path in desired:
+                if path not in old:
+                    os.remove(os.path.join(self.config_dir, path))
+            for path, text in old.items():
+                _write(os.path.join(self.config_dir, path), text)
+            raise FirewalldError("firewall-cmd --check-config refused the new configuration: %s" % (err or out).strip())
+        self._cmd("--reload")
+
+    # Permanent equals runtime after every write: nothing else to save.
+    def saved_views(self, plan):
+        return None, None
+
+    def save(self):
+        return None
+
+
+def _write(path, text):
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o750)
+    tmp = path + ".portmatrix.tmp"
+    with open(tmp, "w") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o640)
+    os.rename(tmp, path)

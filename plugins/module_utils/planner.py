@@ -1,0 +1,218 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a host's firewall must allow, computed from the matrix; no I/O, no Ansible.
+
+The plan is backend-neutral: source groups (a set of addresses and the ports they may
+reach) plus the ports that nobody else may reach.  Backends turn it into iptables
+chains or firewalld objects.  Rules therefore grow with addresses plus ports, never
+addresses times ports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import ipaddress
+import re
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
+
+POOL_MEMBER = "pool_member"
+DEFAULT_PUBLIC_PORTS = ("22/tcp", "80/tcp", "443/tcp")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
+
+SourceGroup = collections.namedtuple("SourceGroup", ["name", "networks", "ports", "flows"])
+# networks: {4: [str], 6: [str]}; ports: {"tcp": (int, ...), "udp": (...)}; flows: (flow ids)
+Plan = collections.namedtuple("Plan", ["groups", "restricted", "guard", "families"])
+# groups: tuple of SourceGroup; restricted: {"tcp": (...), "udp": (...)};
+# guard: (network str, family, port) or None; families: families with any address
+
+
+class PlanError(ValueError):
+    """Bad input: raised before anything is changed."""
+
+
+def _text(value):
+    # Python 3.6 targets: values arrive as str; keep this free of Ansible converters.
+    return str(value).strip()
+
+
+def parse_network(value):
+    """An IPv4/IPv6 address or CIDR network as a canonical network string and family."""
+    text = _text(value)
+    try:
+        network = ipaddress.ip_network(u"%s" % text, strict=False)
+    except ValueError:
+        raise PlanError("%r is not an IPv4/IPv6 address or network (names are resolved on the "
+                        "controller: pass addresses)" % (value,))
+    return str(network), network.version
+
+
+def parse_port_spec(value):
+    """'443/tcp' -> (443, 'tcp')."""
+    text = _text(value).lower()
+    if "/" not in text:
+        raise PlanError("bad port spec %r: write PORT/PROTOCOL, for example 443/tcp" % (value,))
+    port, protocol = text.split("/", 1)
+    try:
+        return matrix.check_port(port), matrix.check_protocol(protocol)
+    except matrix.MatrixError as exc:
+        raise PlanError("bad port spec %r: %s" % (value, exc))
+
+
+def _networks(addresses, where):
+    found = {4: [], 6: []}
+    for address in addresses or []:
+        try:
+            network, family = parse_network(address)
+        except PlanError as exc:
+            raise PlanError("%s: %s" % (where, exc))
+        if network not in found[family]:
+            found[family].append(network)
+    return {family: sorted(nets, key=_network_key) for family, nets in found.items()}
+
+
+def _network_key(text):
+    network = ipaddress.ip_network(u"%s" % text)
+    return (int(network.network_address), network.prefixlen)
+
+
+def _add_ports(ports_by_proto, protocols, ports):
+    for protocol in protocols:
+        ports_by_proto.setdefault(protocol, set()).update(ports)
+
+
+def _frozen_ports(ports_by_proto):
+    return collections.OrderedDict(
+        (protocol, tuple(sorted(ports_by_proto[protocol])))
+        for protocol in matrix.PROTOCOLS if ports_by_proto.get(protocol))
+
+
+def active_flows(components, features=(), skip_features=(), clustered=False):
+    """The matrix flows whose destination this host plays, after feature switches."""
+    for component in components:
+        try:
+            matrix.check_component(component)
+        except matrix.MatrixError as exc:
+            raise PlanError(str(exc))
+    for feature in list(features) + list(skip_features):
+        try:
+            matrix.check_feature(feature)
+        except matrix.MatrixError as exc:
+            raise PlanError(str(exc))
+    flows = []
+    for flow in matrix.FLOWS:
+        if flow.destination not in components:
+            continue
+        if flow.optional and flow.feature not in features:
+            continue
+        if flow.feature in skip_features:
+            continue
+        if flow.scope == "clustered_pool" and not clustered:
+            continue
+        flows.append(flow)
+    return flows
+
+
+def build_plan(components, peers=None, pool_peers=None, clustered=False, features=(),
+               skip_features=(), https_only=False, port_options=None, nfsv3_ports=None,
+               extra_rules=None, reject_unmatched=True, public_ports=DEFAULT_PUBLIC_PORTS,
+               guard=None):
+    """Compute the Plan for one host.
+
+    components: what this host plays (destinations).  peers: component -> addresses of
+    the hosts playing it.  pool_peers: addresses of this host's own pool members (for
+    same-pool and clustered-pool flows).  extra_rules: dicts with name, sources,
+    protocol, ports.  guard: (address, port) of the controller's SSH session, kept
+    reachable whatever else the plan says.
+    """
+    peers = peers or {}
+    for component in peers:
+        try:
+            matrix.check_component(component)
+        except matrix.MatrixError as exc:
+            raise PlanError("peers: %s" % exc)
+    options = dict(matrix.PORT_OPTIONS)
+    options.update(dict((k, v) for k, v in (port_options or {}).items() if v is not None))
+    for key in options:
+        if key not in matrix.PORT_OPTIONS:
+            raise PlanError("unknown port option %r; valid: %s" % (key, ", ".join(matrix.PORT_OPTIONS)))
+    try:
+        nfsv3 = [matrix.check_port(p) for p in (nfsv3_ports or [])]
+    except matrix.MatrixError as exc:
+        raise PlanError("nfsv3_ports: %s" % exc)
+
+    groups = collections.OrderedDict()   # name -> [networks, ports_by_proto, flow ids]
+    served = {}                          # every port this host serves in the plan
+
+    def group(name, addresses, where):
+        if name not in groups:
+            groups[name] = [_networks(addresses, where), {}, []]
+        return groups[name]
+
+    for flow in active_flows(components, features, skip_features, clustered):
+        try:
+            ports = matrix.flow_ports(flow, options, nfsv3)
+        except matrix.MatrixError as exc:
+            raise PlanError("flow %s: %s" % (flow.id, exc))
+        if https_only and "port_80_closable" in flow.notes:
+            ports = tuple(p for p in ports if p != 80)
+        if not ports:
+            continue
+        if flow.source == "pool_host" and flow.scope in ("same_pool", "clustered_pool"):
+            entry = group(POOL_MEMBER, pool_peers, "pool_peers")
+        else:
+            entry = group(flow.source, peers.get(flow.source), "peers.%s" % flow.source)
+        _add_ports(entry[1], flow.protocols, ports)
+        entry[2].append(flow.id)
+        _add_ports(served, flow.protocols, ports)
+
+    for rule in extra_rules or []:
+        name = _text(rule.get("name", ""))
+        if not _NAME_RE.match(name) or name in matrix.COMPONENTS or name == POOL_MEMBER:
+            raise PlanError("extra rule name %r: use 1-20 of a-z, 0-9, _ (starting with a letter), "
+                            "not a component name" % (name,))
+        if name in groups:
+            raise PlanError("extra rule name %r is used twice" % (name,))
+        try:
+            protocol = matrix.check_protocol(rule.get("protocol", "tcp"))
+            ports = [matrix.check_port(p) for p in (rule.get("ports") or [])]
+        except matrix.MatrixError as exc:
+            raise PlanError("extra rule %s: %s" % (name, exc))
+        if not ports:
+            raise PlanError("extra rule %s: no ports" % name)
+        entry = group(name, rule.get("sources"), "extra rule %s" % name)
+        _add_ports(entry[1], [protocol], ports)
+        entry[2].append("extra:%s" % name)
+        _add_ports(served, [protocol], ports)
+
+    restricted = {}
+    if reject_unmatched:
+        public = set(parse_port_spec(p) for p in (public_ports or []))
+        for protocol, ports in served.items():
+            keep = set(p for p in ports if (p, protocol) not in public)
+            if keep:
+                restricted[protocol] = keep
+
+    guard_rule = None
+    if guard:
+        address, port = guard
+        network, family = parse_network(address)
+        guard_rule = (network, family, matrix.check_port(port))
+
+    built = tuple(SourceGroup(name, nets, _frozen_ports(ports), tuple(ids))
+                  for name, (nets, ports, ids) in groups.items())
+    families = tuple(f for f in (4, 6) if any(g.networks[f] for g in built))
+    return Plan(built, _frozen_ports(restricted), guard_rule, families)
+
+
+def rule_summary(plan):
+    """Counts for reports: addresses per family and ports, as the backends will lay them out."""
+    return {
+        "groups": len(plan.groups),
+        "addresses": dict((f, sum(len(g.networks[f]) for g in plan.groups)) for f in (4, 6)),
+        "ports": sum(len(p) for g in plan.groups for p in g.ports.values()),
+        "restricted_ports": sum(len(p) for p in plan.restricted.values()),
+    }

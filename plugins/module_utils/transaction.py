@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One transaction per host: read, compare, write once, read back, persist.
+
+Check mode lives here and only here: backends implement read/views/write/save and
+never see it.  Views are lists of comparable lines of the owned scope, per family.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class TransactionError(RuntimeError):
+    pass
+
+
+def line_changes(now, want):
+    """Lines to add and to remove; a reordering shows as both."""
+    if now == want:
+        return [], []
+    want_set, now_set = set(want), set(now)
+    added = [line for line in want if line not in now_set]
+    removed = [line for line in now if line not in want_set]
+    if not added and not removed:  # same lines, other order: the order is the change
+        removed, added = list(now), list(want)
+    return added, removed
+
+
+class Transaction:
+
+    def __init__(self, backend, plan, check_mode=False, persist=True):
+        self.backend = backend
+        self.plan = plan
+        self.check_mode = check_mode
+        self.persist = persist
+
+    def _compare(self, state):
+        now, want = self.backend.views(state, self.plan)
+        added, removed = {}, {}
+        for key in want:
+            added[key], removed[key] = line_changes(now.get(key, []), want[key])
+        return now, want, added, removed
+
+    def _saved_drift(self):
+        if not self.persist:
+            return False
+        saved_now, saved_want = self.backend.saved_views(self.plan)
+        return saved_now is not None and saved_now != saved_want
+
+    def run(self):
+        current = self.backend.read()
+        now, want, added, removed = self._compare(current)
+        drift = any(added.values()) or any(removed.values())
+        unsaved = self._saved_drift()
+        result = {
+            "changed": drift or unsaved,
+            "drift": drift,
+            "unsaved": unsaved,
+            "backend": self.backend.name,
+            "rules_added": added,
+            "rules_removed": removed,
+            "rule_count": self.backend.rule_count(want),
+            "diff": {"before": _text(now), "after": _text(want)},
+            "persisted": False,
+        }
+        if self.check_mode or not result["changed"]:
+            return result
+        if drift:
+            self.backend.write(current, self.plan)
+            after_now, after_want, still_added, still_removed = self._compare(self.backend.read())
+            if after_now != after_want:
+                raise TransactionError(
+                    "the %s state read back after the change differs from the plan: missing %s, unexpected %s"
+                    % (self.backend.name, still_added, still_removed))
+        if self.persist:
+            self.backend.save()
+            result["persisted"] = True
+            if self._saved_drift():
+                raise TransactionError("the saved %s rules still differ from the running ones after saving"
+                                       % self.backend.name)
+        return result
+
+
+def _text(views):
+    parts = []
+    for key in sorted(views, key=str):
+        parts.append("# %s\n%s\n" % (key if isinstance(key, str) else "IPv%s" % key, "\n".join(views[key])))
+    return "".join(parts)

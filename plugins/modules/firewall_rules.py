@@ -1,0 +1,371 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: firewall_rules
+author: portmatrix.xenserver contributors
+version_added: 0.1.0
+short_description: Apply the XenServer port matrix to a host's firewall in one atomic change
+description:
+  - Computes the firewall rules a host needs from the XenServer communication-port matrix (the
+    same data the P(portmatrix.xenserver.ports#lookup) lookup returns), for the components the
+    host plays and the addresses of the peers allowed to reach it.
+  - Owns a scope and only that scope. With iptables, the chains named C(PMX-*) and one jump
+    C(-A INPUT -j PMX-INPUT) placed before the first terminal REJECT/DROP of INPUT (on a
+    XenServer 8 dom0, before C(RH-Firewall-1-INPUT)); C(xapi-INPUT), C(xapi_nbd_*) and every other
+    chain stay as they were. With firewalld, the policy C(pmx-input) (ingress ANY, egress HOST,
+    evaluated before the zones) and ipsets C(pmx-*); stock zones and services stay as they were.
+  - One source group per peer component (a chain or an ipset) holds the addresses; its rules hold
+    the ports. The rule count grows with addresses plus ports, never addresses times ports.
+  - The whole change for a host is one transaction per address family (C(iptables-restore --noflush),
+    tested first with C(--test)) or one C(firewall-cmd --reload) after C(--check-config). The state is
+    read back after the change and the module fails if it differs from the plan.
+  - When the owned scope already equals the plan, nothing is written. Stray rules inside the scope
+    are removed, missing ones restored, a moved or duplicated jump put back in its place.
+  - Ports the host serves in the plan are rejected for every other source (O(reject_unmatched)),
+    except O(public_ports). The controller's own SSH session stays reachable (O(ssh_guard)).
+options:
+  components:
+    description:
+      - The matrix components this host plays, for example V(pool_host) or V([nfs_filer, smb_filer]).
+    type: list
+    elements: str
+    required: true
+  peers:
+    description:
+      - Addresses (IPv4, IPv6, or CIDR networks) of the hosts playing each source component, as
+        a dictionary from component name to a list. Names are not resolved here; the roles
+        resolve them on the controller.
+      - For V(pool_host) list every pool host (they reach license servers, filers and other services).
+    type: dict
+    default: {}
+  pool_peers:
+    description:
+      - Addresses of the members of this host's own pool. Intra-pool flows (management API,
+        clustering, HA) are allowed from these only.
+    type: list
+    elements: str
+    default: []
+  clustered:
+    description:
+      - Whether this host's pool is clustered; clustering flows are allowed only then.
+    type: bool
+    default: false
+  features:
+    description:
+      - Optional features to switch on, for example V(ha), V(nbd), V(vxlan), V(wlb), V(license_admin).
+    type: list
+    elements: str
+    default: []
+  skip_features:
+    description:
+      - Features of the vendor matrix to leave out, for example V(nfsv3) on a filer that only serves NFSv4.
+    type: list
+    elements: str
+    default: []
+  https_only:
+    description:
+      - Leave TCP port 80 out of the management-API flows. Closing port 80 itself is a xapi setting
+        (C(xe host-param-set https-only=true)); the P(portmatrix.xenserver.pool_host#role) role does it.
+    type: bool
+    default: false
+  cluster_daemon_port:
+    description:
+      - The cluster daemon port. The vendor page says 8892; xapi's source uses 8896.
+    type: int
+    default: 8892
+  license_vendor_daemon_port:
+    description:
+      - The license server's vendor-daemon port (C(PORT=) of the VENDOR line of the license file).
+    type: int
+    default: 7279
+  nfsv3_ports:
+    description:
+      - The NFSv3 ancillary ports pinned on the filer (mountd, statd, lockd). Without them the NFSv3
+        ancillary flow opens nothing, since its ports are chosen at random by the filer.
+    type: list
+    elements: int
+    default: []
+  extra_rules:
+    description:
+      - Further flows to this host, each in a source group of its own.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of the group (1-20 of a-z, 0-9, _), used in chain and ipset names.
+        type: str
+        required: true
+      sources:
+        description: Source addresses or networks.
+        type: list
+        elements: str
+        required: true
+      protocol:
+        description: Protocol.
+        type: str
+        choices: [tcp, udp]
+        default: tcp
+      ports:
+        description: Destination ports.
+        type: list
+        elements: int
+        required: true
+  reject_unmatched:
+    description:
+      - Reject new connections to the ports this host serves in the plan from every source the plan
+        does not allow, so that only the matrix's peers reach them.
+    type: bool
+    default: true
+  public_ports:
+    description:
+      - Ports (C(PORT/PROTOCOL)) that stay reachable by everyone as before even when O(reject_unmatched=true).
+        The default keeps SSH and the management API open as on a stock XenServer host; an empty list
+        is the strict mode.
+    type: list
+    elements: str
+    default: ['22/tcp', '80/tcp', '443/tcp']
+  ssh_guard:
+    description:
+      - Keep the controller's SSH session reachable whatever the rules say, by accepting its
+        address (taken from C(SSH_CONNECTION)) on its SSH port first.
+    type: bool
+    default: true
+  backend:
+    description:
+      - V(auto) uses firewalld when it is running, else iptables.
+    type: str
+    choices: [auto, iptables, firewalld]
+    default: auto
+  state:
+    description:
+      - V(absent) removes everything the module owns and nothing else.
+    type: str
+    choices: [present, absent]
+    default: present
+  persist:
+    description:
+      - Make the rules survive a reboot. RHEL and XenServer hosts save with
+        C(/usr/libexec/iptables/iptables.init save) (as xapi does) into C(/etc/sysconfig/iptables) and
+        C(ip6tables); Debian hosts write C(/etc/iptables/rules.v4) and C(rules.v6). With firewalld the
+        permanent configuration always equals the runtime one.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reports exactly what would change and touches nothing.
+  diff_mode:
+    support: full
+    description: Shows the owned scope before and after.
+  platform:
+    platforms: posix
+    description: Linux with iptables (legacy or nf_tables) or firewalld 0.9 or newer.
+notes:
+  - Runs on Python 3.6 (XenServer 8 dom0).
+  - C(firewall-cmd --reload) makes every runtime-only firewalld change permanent configuration does not
+    hold go away, the collection's and others'.
+requirements:
+  - iptables-save and iptables-restore (ip6tables-save and ip6tables-restore for IPv6), or firewalld 0.9+.
+seealso:
+  - plugin: portmatrix.xenserver.ports
+    plugin_type: lookup
+"""
+
+EXAMPLES = r"""
+- name: A pool host of pool A (clustered), reached by its members, XenCenter and API clients
+  portmatrix.xenserver.firewall_rules:
+    components: [pool_host]
+    pool_peers: [198.51.100.11, 198.51.100.12, 198.51.100.13]
+    clustered: true
+    cluster_daemon_port: 8896
+    peers:
+      xencenter: [198.51.100.50, "2001:db8::50"]
+      api_client: [203.0.113.0/24]
+
+- name: An NFSv3 filer with pinned ports, reached by every pool host
+  portmatrix.xenserver.firewall_rules:
+    components: [nfs_filer, smb_filer]
+    peers:
+      pool_host: [198.51.100.11, 198.51.100.12, 198.51.100.13, 198.51.100.21]
+    nfsv3_ports: [892, 662, 32803, 32769]
+
+- name: Find drift without changing anything
+  portmatrix.xenserver.firewall_rules:
+    components: [license_server]
+    peers:
+      pool_host: [198.51.100.11]
+  check_mode: true
+  register: firewall
+
+- name: Remove everything the collection put there
+  portmatrix.xenserver.firewall_rules:
+    components: [license_server]
+    state: absent
+"""
+
+RETURN = r"""
+backend:
+  description: The backend used.
+  returned: always
+  type: str
+  sample: iptables
+drift:
+  description: True when the owned scope differed from the plan before this run.
+  returned: always
+  type: bool
+unsaved:
+  description: True when the saved rules differed from the plan before this run.
+  returned: always
+  type: bool
+rules_added:
+  description: Lines of the owned scope that were (or in check mode would be) added, per address family
+    (V(4), V(6)) for iptables, under V(firewalld) for firewalld.
+  returned: always
+  type: dict
+  sample: {"4": ["-A PMX-xencenter -p tcp -m multiport --dports 22,443 -j ACCEPT"], "6": []}
+rules_removed:
+  description: Lines of the owned scope that were (or would be) removed, in the same form.
+  returned: always
+  type: dict
+rule_count:
+  description: Rules the owned scope puts in the kernel once applied, per family (iptables) or rich
+    rules (firewalld).
+  returned: always
+  type: dict
+  sample: {"4": 12, "6": 9}
+persisted:
+  description: True when the rules were saved for reboot in this run.
+  returned: always
+  type: bool
+plan:
+  description: The computed plan, per source group.
+  returned: always
+  type: dict
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, FirewalldError
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction, TransactionError
+
+ARGUMENT_SPEC = dict(
+    components=dict(type="list", elements="str", required=True),
+    peers=dict(type="dict", default={}),
+    pool_peers=dict(type="list", elements="str", default=[]),
+    clustered=dict(type="bool", default=False),
+    features=dict(type="list", elements="str", default=[]),
+    skip_features=dict(type="list", elements="str", default=[]),
+    https_only=dict(type="bool", default=False),
+    cluster_daemon_port=dict(type="int", default=8892),
+    license_vendor_daemon_port=dict(type="int", default=7279),
+    nfsv3_ports=dict(type="list", elements="int", default=[]),
+    extra_rules=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        sources=dict(type="list", elements="str", required=True),
+        protocol=dict(type="str", choices=["tcp", "udp"], default="tcp"),
+        ports=dict(type="list", elements="int", required=True),
+    )),
+    reject_unmatched=dict(type="bool", default=True),
+    public_ports=dict(type="list", elements="str", default=["22/tcp", "80/tcp", "443/tcp"]),
+    ssh_guard=dict(type="bool", default=True),
+    backend=dict(type="str", choices=["auto", "iptables", "firewalld"], default="auto"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    persist=dict(type="bool", default=True),
+)
+
+
+def controller_ssh():
+    """(address, port) of the SSH session this module runs over, or None."""
+    words = os.environ.get("SSH_CONNECTION", "").split()
+    if len(words) == 4:
+        return words[0], words[3]
+    return None
+
+
+def ipv6_enabled():
+    return os.path.exists("/proc/net/if_inet6")
+
+
+def choose_backend(module, run, state, persist):
+    wanted = module.params["backend"]
+    if wanted == "auto":
+        firewalld_running = False
+        if module.get_bin_path("firewall-cmd"):
+            rc, out, err = run(["firewall-cmd", "--state"])
+            firewalld_running = rc == 0 and out.strip() == "running"
+        wanted = "firewalld" if firewalld_running else "iptables"
+    if wanted == "firewalld":
+        return FirewalldBackend(run, state=state)
+    families = [4]
+    if ipv6_enabled() and module.get_bin_path("ip6tables-restore"):
+        families.append(6)
+    return IptablesBackend(run, families, state=state, persist=persist)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    state = params["state"]
+
+    def run(argv, data=None):
+        binary = module.get_bin_path(argv[0]) or argv[0]
+        return module.run_command([binary] + list(argv[1:]), data=data, binary_data=data is not None)
+
+    try:
+        plan = planner.build_plan(
+            components=params["components"],
+            peers=params["peers"],
+            pool_peers=params["pool_peers"],
+            clustered=params["clustered"],
+            features=params["features"],
+            skip_features=params["skip_features"],
+            https_only=params["https_only"],
+            port_options={"cluster_daemon_port": params["cluster_daemon_port"],
+                          "license_vendor_daemon_port": params["license_vendor_daemon_port"]},
+            nfsv3_ports=params["nfsv3_ports"],
+            extra_rules=params["extra_rules"],
+            reject_unmatched=params["reject_unmatched"],
+            public_ports=params["public_ports"],
+            guard=controller_ssh() if params["ssh_guard"] else None,
+        )
+    except planner.PlanError as exc:
+        module.fail_json(msg=str(exc))
+
+    backend = choose_backend(module, run, state, params["persist"])
+    try:
+        backend.validate(module.get_bin_path)
+        if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
+            raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
+                                "(no ip6tables-restore, or IPv6 disabled)")
+        result = Transaction(backend, plan, check_mode=module.check_mode,
+                             persist=params["persist"] and backend.name == "iptables").run()
+    except (IptablesError, FirewalldError, TransactionError) as exc:
+        module.fail_json(msg=str(exc))
+
+    diff = result.pop("diff")
+    result["rules_added"] = dict((str(k), v) for k, v in result["rules_added"].items())
+    result["rules_removed"] = dict((str(k), v) for k, v in result["rules_removed"].items())
+    result["rule_count"] = dict((str(k), v) for k, v in result["rule_count"].items())
+    result["plan"] = dict((g.name, {"ipv4": g.networks[4], "ipv6": g.networks[6],
+                                    "ports": dict(g.ports), "flows": list(g.flows)})
+                          for g in plan.groups)
+    result["plan"]["_restricted"] = {"ports": dict(plan.restricted)}
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
