@@ -1,0 +1,8 @@
+"""portmatrix.xenserver test lab: the estate in network namespaces, driven from Python or lab/labctl."""
+
+from .estate import DEFAULT_ESTATE, EstateError, load_estate
+from .lab import Lab
+from .probe import table
+from .system import LabError
+
+__all__ = ['DEFAULT_ESTATE', 'EstateError', 'Lab', 'LabError', 'load_estate', 'table']

@@ -1,0 +1,88 @@
+"""What the lab writes for its users: the Ansible inventory and an ssh_config."""
+
+FIREWALL_GROUP = {'xenserver': 'lab_iptables', 'debian': 'lab_iptables', 'open': 'lab_iptables', 'firewalld': 'lab_firewalld'}
+
+
+def proxy_command(host):
+    return 'ip netns exec %s nc 127.0.0.1 22' % host['ns']
+
+
+def inventory(estate, hosts, key_file):
+    """Ansible YAML inventory (a dict ready for yaml.safe_dump)."""
+    host_vars = {}
+    for name, host in hosts.items():
+        entry = {
+            'ansible_host': host['ipv4'],
+            'ansible_user': 'root',
+            'ansible_ssh_private_key_file': key_file,
+            'ansible_ssh_common_args': '-o ProxyCommand="%s" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' % proxy_command(host),
+            'ansible_python_interpreter': host['python'],
+            'portmatrix_lab_ns': host['ns'],
+            'portmatrix_lab_firewall': host['firewall'],
+            'portmatrix_lab_iface': host['iface'],
+            'portmatrix_addresses': [host['ipv4'], host['ipv6']],
+        }
+        if host['pool']:
+            entry['portmatrix_pool'] = host['pool']
+        host_vars[name] = entry
+
+    children = {}
+
+    def add(group, name):
+        children.setdefault(group, {'hosts': {}})['hosts'][name] = None
+
+    for group in estate['groups'].values():
+        children.setdefault(group, {'hosts': {}})
+    for pool in estate['pools']:
+        children.setdefault(pool, {'hosts': {}})
+    for name, host in hosts.items():
+        for component in host['components']:
+            add(estate['groups'][component], name)
+        if host['pool']:
+            add(host['pool'], name)
+        add(FIREWALL_GROUP[host['firewall']], name)
+    for group in children.values():
+        if not group['hosts']:
+            del group['hosts']
+    clustered = sorted(pool for pool, spec in estate['pools'].items() if spec['clustered'])
+    return {'all': {'vars': {'portmatrix_clustered_pools': clustered}, 'hosts': host_vars, 'children': children}}
+
+
+def ssh_config(hosts, key_file):
+    """ssh_config so that `ssh -F <state>/ssh_config HOST` works."""
+    blocks = []
+    for name, host in hosts.items():
+        blocks.append('\n'.join([
+            'Host %s' % name,
+            '  HostName %s' % host['ipv4'],
+            '  User root',
+            '  IdentityFile %s' % key_file,
+            '  IdentitiesOnly yes',
+            '  ProxyCommand %s' % proxy_command(host),
+            '  StrictHostKeyChecking no',
+            '  UserKnownHostsFile /dev/null',
+            '  LogLevel ERROR',
+        ]))
+    return '\n\n'.join(blocks) + '\n'
+
+
+def sshd_config(state_dir, host_dir):
+    return '\n'.join([
+        'Port 22',
+        'ListenAddress 0.0.0.0',
+        'ListenAddress ::',
+        'HostKey %s/ssh_host_ed25519_key' % state_dir,
+        'PermitRootLogin prohibit-password',
+        'PubkeyAuthentication yes',
+        'AuthorizedKeysFile %s/id_ed25519.pub' % state_dir,
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'PrintMotd no',
+        'MaxStartups 64:30:128',
+        'MaxSessions 32',
+        'PidFile %s/sshd.pid' % host_dir,
+        'Subsystem sftp internal-sftp',
+        '',
+    ])
