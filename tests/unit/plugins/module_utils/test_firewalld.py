@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import firewalld, planner
+
+PLAN = planner.build_plan(["nfs_filer"], peers={"pool_host": ["198.51.100.11", "2001:db8::11"]}, skip_features=["nfsv3"])
+
+INFO_POLICY = """pmx-input (active)
+  priority: -100
+  target: CONTINUE
+  ingress-zones: ANY
+  egress-zones: HOST
+  services: 
+  ports: 
+  protocols: 
+  masquerade: no
+  forward-ports: 
+  source-ports: 
+  icmp-blocks: 
+  rich rules: 
+\trule priority="-20" family="ipv4" source ipset="pmx-pool-host-4" port port="2049" protocol="tcp" accept
+\trule priority="-20" family="ipv6" source ipset="pmx-pool-host-6" port port="2049" protocol="tcp" accept
+\trule priority="-10" port port="2049" protocol="tcp" reject
+"""
+
+
+def test_rich_rules_and_ipsets():
+    assert firewalld.rich_rules(PLAN) == [
+        'rule priority="-20" family="ipv4" source ipset="pmx-pool-host-4" port port="2049" protocol="tcp" accept',
+        'rule priority="-20" family="ipv6" source ipset="pmx-pool-host-6" port port="2049" protocol="tcp" accept',
+        'rule priority="-10" port port="2049" protocol="tcp" reject',
+    ]
+    assert firewalld.ipsets(PLAN) == {"pmx-pool-host-4": (4, ["198.51.100.11/32"]), "pmx-pool-host-6": (6, ["2001:db8::11/128"])}
+
+
+def test_parse_info_matches_desired_runtime_lines():
+    info = firewalld.parse_info(INFO_POLICY)
+    assert info["priority"] == "-100" and info["ingress-zones"] == "ANY"
+    assert sorted(info["rich rules"]) == sorted(firewalld.rich_rules(PLAN))
+
+
+def test_rendered_files_normalize_to_themselves_and_detect_edits():
+    files = firewalld.render_files(PLAN)
+    assert sorted(files) == ["ipsets/pmx-pool-host-4.xml", "ipsets/pmx-pool-host-6.xml", "policies/pmx-input.xml"]
+    policy = files["policies/pmx-input.xml"]
+    assert '<ingress-zone name="ANY" />' in policy or '<ingress-zone name="ANY"/>' in policy
+    lines = firewalld.normalize_xml("policies/pmx-input.xml", policy)
+    edited = policy.replace("</policy>", '<port port="9999" protocol="tcp" /></policy>')
+    assert firewalld.normalize_xml("policies/pmx-input.xml", edited) != lines
+    assert firewalld.render_files(PLAN, state="absent") == {}
+
+
+def test_runtime_lines_absent_is_empty():
+    assert firewalld.runtime_lines(PLAN, state="absent") == []
+    assert firewalld.runtime_lines(PLAN)[0].startswith("policy pmx-input: target CONTINUE priority -100")

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The transaction's bookkeeping, over a backend that keeps its state in a list.
+
+The real backends are exercised on real netfilter and firewalld in tests/integration."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import (
+    Transaction, TransactionError, line_changes)
+
+
+class ListBackend:
+    name = "list"
+
+    def __init__(self, state, saved=None, broken=False):
+        self.state, self.saved, self.broken, self.writes, self.saves = list(state), saved, broken, 0, 0
+
+    def read(self):
+        return list(self.state)
+
+    def views(self, state, plan):
+        return {4: state}, {4: list(plan)}
+
+    def write(self, state, plan):
+        self.writes += 1
+        self.state = list(plan) + (["stray"] if self.broken else [])
+
+    def saved_views(self, plan):
+        return (None, None) if self.saved is None else (self.saved, list(plan))
+
+    def save(self):
+        self.saves += 1
+        if self.saved is not None:
+            self.saved = list(self.state)
+
+    @staticmethod
+    def rule_count(views):
+        return dict((k, len(v)) for k, v in views.items())
+
+
+def test_line_changes_reports_reorder():
+    assert line_changes(["a", "b"], ["a", "b"]) == ([], [])
+    assert line_changes(["a"], ["a", "b"]) == (["b"], [])
+    assert line_changes(["b", "a"], ["a", "b"]) == (["a", "b"], ["b", "a"])
+
+
+def test_equal_state_writes_nothing():
+    backend = ListBackend(["a"], saved=["a"])
+    result = Transaction(backend, ["a"]).run()
+    assert result["changed"] is False and backend.writes == 0 and backend.saves == 0
+
+
+def test_check_mode_reports_and_touches_nothing():
+    backend = ListBackend(["a", "x"], saved=["a"])
+    result = Transaction(backend, ["a", "b"], check_mode=True).run()
+    assert result["changed"] and result["drift"]
+    assert result["rules_added"] == {4: ["b"]} and result["rules_removed"] == {4: ["x"]}
+    assert backend.writes == 0 and backend.state == ["a", "x"]
+
+
+def test_apply_then_save_when_only_saved_differs():
+    backend = ListBackend(["a"], saved=[])
+    result = Transaction(backend, ["a"]).run()
+    assert result["changed"] and not result["drift"] and result["unsaved"]
+    assert backend.writes == 0 and backend.saves == 1 and result["persisted"]
+
+
+def test_read_back_mismatch_fails_loudly():
+    with pytest.raises(TransactionError) as err:
+        Transaction(ListBackend([], broken=True), ["a"], persist=False).run()
+    assert "differs from the plan" in str(err.value)
