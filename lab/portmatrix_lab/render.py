@@ -40,7 +40,8 @@ def inventory(estate, hosts, key_file):
             add(estate['groups'][component], name)
         if host['pool']:
             add(host['pool'], name)
-        add(FIREWALL_GROUP[host['firewall']], name)
+        if host['components']:  # a host of no component (the outsider) stays ungrouped
+            add(FIREWALL_GROUP[host['firewall']], name)
     for group in children.values():
         if not group['hosts']:
             del group['hosts']

@@ -1,0 +1,256 @@
+"""The lab itself: build, reach, stock firewalls, probe, idempotency, teardown."""
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from conftest import LABCTL
+from portmatrix_lab import LabError, load_estate
+
+
+def processes_in(netns_inodes):
+    """pids of processes whose network namespace is one of netns_inodes."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                if os.stat('/proc/%s/ns/net' % entry).st_ino in netns_inodes:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def lab_namespaces(prefix):
+    out = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.startswith(prefix)]
+
+
+def netns_inodes(prefix):
+    return {os.stat('/run/netns/' + ns).st_ino for ns in lab_namespaces(prefix)}
+
+
+def test_up_builds_every_host(lab):
+    info = lab.info()
+    estate = load_estate()
+    assert set(info['hosts']) == set(estate['hosts'])
+    assert sorted(lab_namespaces(lab.prefix)) == sorted([h['ns'] for h in info['hosts'].values()] + [lab.bridge_ns])
+    status = lab.status()
+    for name, host in status['hosts'].items():
+        assert host['ns_exists'], name
+        assert all(alive for _, alive in host['pids'].values()), (name, host['pids'])
+    # nothing of the lab in the root namespace: no lab address, no lab veth
+    root_addrs = subprocess.run(['ip', '-o', 'addr'], capture_output=True, text=True, check=True).stdout
+    assert '198.18.77.' not in root_addrs and 'fd77:18:77:' not in root_addrs
+    root_links = subprocess.run(['ip', '-o', 'link'], capture_output=True, text=True, check=True).stdout
+    assert ' v-a1' not in root_links and 'v-a1@' not in root_links
+
+
+def test_inventory(lab):
+    with open(lab.inventory_path, encoding='utf-8') as handle:
+        inventory = yaml.safe_load(handle)['all']
+    hosts, groups = inventory['hosts'], inventory['children']
+    assert inventory['vars']['portmatrix_clustered_pools'] == ['pool_a']
+    assert set(groups['pool_hosts']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3', 'pool-b1'}
+    assert set(groups['pool_a']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3'}
+    assert set(groups['nfs_filers']['hosts']) == {'filer'} and set(groups['smb_filers']['hosts']) == {'filer'}
+    assert set(groups['lab_firewalld']['hosts']) == {'filer', 'infra'}
+    assert not any('outsider' in (group.get('hosts') or {}) for group in groups.values())
+    assert 'outsider' in hosts
+    a1 = hosts['pool-a1']
+    assert a1['portmatrix_pool'] == 'pool_a' and a1['portmatrix_lab_ns'] == lab.prefix + 'a1'
+    assert a1['portmatrix_addresses'] == ['198.18.77.11', 'fd77:18:77::11']
+    expected_python = '/root/.pyenv/versions/3.6.15/bin/python3.6'
+    assert a1['ansible_python_interpreter'] == (expected_python if os.path.exists(expected_python) else '/usr/bin/python3')
+    assert hosts['san']['ansible_python_interpreter'] == '/usr/bin/python3'
+
+
+@pytest.mark.parametrize('name', ['pool-a1', 'filer', 'san', 'outsider'])
+def test_ssh_with_the_inventory_proxycommand(lab, name):
+    with open(lab.inventory_path, encoding='utf-8') as handle:
+        host = yaml.safe_load(handle)['all']['hosts'][name]
+    argv = (['ssh', '-i', host['ansible_ssh_private_key_file'], '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10']
+            + shlex.split(host['ansible_ssh_common_args']) + ['%s@%s' % (host['ansible_user'], host['ansible_host']), 'hostname'])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == name
+
+
+def test_ssh_config(lab):
+    done = lab.ssh('pool-b1', 'true')
+    assert done.returncode == 0, done.stderr
+
+
+def test_pool_host_starts_with_xenserver_stock_layout(lab):
+    rules = lab.exec('pool-a1', ['iptables-save'], check=True).stdout
+    appended = [line for line in rules.splitlines() if line.startswith('-A ')]
+    input_rules = [line for line in appended if line.startswith('-A INPUT ')]
+    rh_rules = [line for line in appended if line.startswith('-A RH-Firewall-1-INPUT ')]
+    assert input_rules == ['-A INPUT -j xapi-INPUT', '-A INPUT -j RH-Firewall-1-INPUT']
+    assert '-A FORWARD -j RH-Firewall-1-INPUT' in appended
+    assert rh_rules[0] == '-A RH-Firewall-1-INPUT -i lo -j ACCEPT'
+    assert rh_rules[-1] == '-A RH-Firewall-1-INPUT -j REJECT --reject-with icmp-host-prohibited'
+    assert '-A xapi-INPUT -p tcp -m tcp --dport 10809 -j ACCEPT' in appended
+    rules6 = lab.exec('pool-a1', ['ip6tables-save'], check=True).stdout
+    assert rules6.strip().splitlines()[-3].endswith('-j REJECT --reject-with icmp6-adm-prohibited')
+    assert 'xapi-INPUT' not in rules6
+    persisted = lab.exec('pool-a1', ['cat', '/etc/sysconfig/iptables'], check=True).stdout
+    assert ':RH-Firewall-1-INPUT - [0:0]' in persisted and 'xapi-INPUT' not in persisted
+
+
+def test_debian_and_firewalld_hosts_start_stock(lab):
+    rules = lab.exec('san', ['iptables-save'], check=True).stdout
+    assert [line for line in rules.splitlines() if line.startswith('-A ')][-1].startswith('-A INPUT -j REJECT')
+    assert lab.exec('san', ['test', '-f', '/etc/iptables/rules.v6']).returncode == 0
+    assert lab.exec('filer', ['firewall-cmd', '--get-default-zone'], check=True).stdout.strip() == 'public'
+    assert lab.exec('filer', ['grep', '-c', '^#MOUNTD_PORT=892', '/etc/sysconfig/nfs']).stdout.strip() == '1'
+
+
+def test_private_files_stay_in_the_host(lab):
+    lab.exec('pool-a2', ['sh', '-c', 'echo lab-only > /etc/sysconfig/marker'], check=True)
+    assert lab.exec('pool-a2', ['cat', '/etc/sysconfig/marker'], check=True).stdout == 'lab-only\n'
+    assert lab.exec('pool-a3', ['test', '-e', '/etc/sysconfig/marker']).returncode != 0
+    assert not os.path.exists('/etc/sysconfig/marker')
+    assert os.path.exists(os.path.join(lab.host_dir('pool-a2'), 'upper', 'etc', 'sysconfig', 'marker'))
+
+
+def test_iptables_init_save_writes_both_families(lab):
+    lab.exec('pool-a3', ['iptables', '-A', 'RH-Firewall-1-INPUT', '-p', 'tcp', '--dport', '4444', '-j', 'ACCEPT'], check=True)
+    lab.exec('pool-a3', ['/usr/libexec/iptables/iptables.init', 'save'], check=True)
+    saved = lab.exec('pool-a3', ['cat', '/etc/sysconfig/iptables', '/etc/sysconfig/ip6tables'], check=True).stdout
+    assert '--dport 4444 -j ACCEPT' in saved and 'xapi-INPUT' in saved and 'icmp6-adm-prohibited' in saved
+    mode = lab.exec('pool-a3', ['stat', '-c', '%a', '/etc/sysconfig/iptables'], check=True).stdout.strip()
+    assert mode == '600'
+    lab.reset(['pool-a3'])
+    assert '4444' not in lab.exec('pool-a3', ['iptables-save'], check=True).stdout
+
+
+def test_xe_standin(lab):
+    uuid = lab.exec('pool-a1', ['xe', 'host-list', '--minimal'], check=True).stdout.strip()
+    pool = lab.exec('pool-a2', ['/opt/xensource/bin/xe', 'pool-list', '--minimal'], check=True).stdout.strip()
+    assert len(uuid) == 36 and len(pool) == 36
+    assert lab.exec('pool-a1', ['xe', 'host-param-get', 'uuid=' + uuid, 'param-name=https-only'], check=True).stdout.strip() == 'false'
+    assert lab.exec('pool-a1', ['xe', 'cluster-list', '--minimal'], check=True).stdout.strip()
+    assert lab.exec('pool-b1', ['xe', 'cluster-list', '--minimal'], check=True).stdout.strip() == ''
+    assert lab.exec('pool-a1', ['xe', 'host-param-get', 'uuid=bogus', 'param-name=address']).returncode == 1
+    # https-only=true closes port 80 the way xapi does (IPv4 rule in RH-Firewall-1-INPUT), reset reopens it
+    lab.exec('pool-a1', ['xe', 'host-param-set', 'uuid=' + uuid, 'https-only=true'], check=True)
+    assert '--dport 80 ' not in lab.exec('pool-a1', ['iptables-save'], check=True).stdout
+    flow = {'src': 'apiclient', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 80}
+    assert lab.probe([flow])[0][0]['observed'] == 'refused'
+    lab.reset(['pool-a1'])
+    assert lab.probe([flow])[0][0]['observed'] == 'open'
+    with open(os.path.join(lab.host_dir('pool-a1'), 'xe.log'), encoding='utf-8') as handle:
+        calls = [json.loads(line)['argv'] for line in handle]
+    assert ['host-list', '--minimal'] in calls and ['host-param-set', 'uuid=' + uuid, 'https-only=true'] in calls
+
+
+STOCK_FLOWS = [
+    # allowed by XenServer 8's stock rules
+    {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 443, 'expect': 'open'},
+    {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 443, 'family': 6, 'expect': 'open'},
+    {'src': 'pool-a2', 'dst': 'pool-a1', 'proto': 'udp', 'port': 5405, 'expect': 'open'},
+    {'src': 'pool-a2', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 10809, 'expect': 'open'},  # xapi-INPUT
+    # blocked by the stock REJECT (control ports have a listener)
+    {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 8080, 'expect': 'refused'},
+    {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 8080, 'family': 6, 'expect': 'refused'},
+    {'src': 'pool-a2', 'dst': 'pool-a1', 'proto': 'udp', 'port': 9999, 'expect': 'refused'},
+    # firewalld public zone: ssh yes, nfs no
+    {'src': 'pool-a1', 'dst': 'filer', 'proto': 'tcp', 'port': 22, 'expect': 'open'},
+    {'src': 'pool-a1', 'dst': 'filer', 'proto': 'tcp', 'port': 2049, 'expect': 'refused'},
+    {'src': 'pool-a1', 'dst': 'filer', 'proto': 'udp', 'port': 2049, 'family': 6, 'expect': 'refused'},
+    # hardened Debian and the open outsider
+    {'src': 'pool-a1', 'dst': 'san', 'proto': 'tcp', 'port': 3260, 'expect': 'refused'},
+    {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'tcp', 'port': 3260, 'expect': 'open'},
+    {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'udp', 'port': 514, 'family': 6, 'expect': 'open'},
+    {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'udp', 'port': 515, 'expect': 'refused'},  # no listener
+]
+
+
+def test_probe_stock_flows(lab):
+    results, summary = lab.probe(STOCK_FLOWS, timeout=1.5)
+    mismatches = [r for r in results if not r['match']]
+    assert not mismatches, mismatches
+    assert summary['mismatches'] == 0 and summary['seconds'] < 10
+    assert {r['detail'] for r in results if r['observed'] == 'open'} <= {'connected', 'echo'}
+
+
+def test_probe_cli_table_and_exit_code(lab, tmp_path):
+    flows = tmp_path / 'flows.json'
+    flows.write_text(json.dumps([dict(STOCK_FLOWS[0], expect='refused')]), encoding='utf-8')
+    done = subprocess.run([sys.executable, LABCTL, '--prefix', lab.prefix, 'probe', '--flows', str(flows), '--table'],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and 'xencenter' in done.stdout and 'False' in done.stdout
+
+
+@pytest.mark.parametrize('flow', [
+    {'src': 'xencenter', 'dst': '192.0.2.1', 'proto': 'tcp', 'port': 443},
+    {'src': 'nobody', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 443},
+    {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'icmp', 'port': 1},
+    {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 70000},
+])
+def test_probe_refuses_anything_outside_the_lab(lab, flow):
+    with pytest.raises(LabError):
+        lab.probe([flow])
+
+
+def test_up_is_idempotent(lab):
+    before = lab.info()
+    after = lab.up()
+    assert {n: h['pids'] for n, h in after['hosts'].items()} == {n: h['pids'] for n, h in before['hosts'].items()}
+    assert sorted(lab_namespaces(lab.prefix)) == sorted([h['ns'] for h in after['hosts'].values()] + [lab.bridge_ns])
+
+
+def test_up_repairs_a_dead_daemon(lab):
+    host = lab.info()['hosts']['san']
+    os.kill(host['pids']['listener'], signal.SIGKILL)
+    time.sleep(0.2)
+    repaired = lab.up()['hosts']['san']['pids']
+    assert repaired['listener'] != host['pids']['listener'] and repaired['holder'] == host['pids']['holder']
+    assert lab.probe([{'src': 'vm1', 'dst': 'outsider', 'proto': 'tcp', 'port': 443, 'expect': 'open'}])[1]['mismatches'] == 0
+
+
+def test_down_leaves_nothing(scratch_lab):
+    the_lab = scratch_lab('pmxd-')
+    the_lab.up()
+    inodes = netns_inodes(the_lab.prefix)
+    assert len(inodes) == 13 and processes_in(inodes)
+    the_lab.down()
+    assert lab_namespaces(the_lab.prefix) == []
+    assert processes_in(inodes) == []
+    assert not os.path.exists(the_lab.state_dir)
+    the_lab.down()  # safe when nothing exists
+
+
+def test_killed_up_then_down_leaves_nothing(scratch_lab):
+    the_lab = scratch_lab('pmxk-')
+    up = subprocess.Popen([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'up'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.8)  # a full up takes 1.5-2 s here: this lands in the middle
+    up.send_signal(signal.SIGKILL)
+    up.wait(timeout=10)
+    inodes = netns_inodes(the_lab.prefix)
+    assert inodes, 'up was killed before it made anything'
+    done = subprocess.run([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'down'], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert lab_namespaces(the_lab.prefix) == []
+    assert processes_in(inodes) == []
+    assert not os.path.exists(the_lab.state_dir)
+
+
+def test_up_after_a_killed_up(scratch_lab):
+    the_lab = scratch_lab('pmxh-')
+    up = subprocess.Popen([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'up'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.8)
+    up.send_signal(signal.SIGKILL)
+    up.wait(timeout=10)
+    info = the_lab.up()
+    assert all(pid for host in info['hosts'].values() for pid in host['pids'].values())
+    flows = [{'src': 'xencenter', 'dst': name, 'proto': 'tcp', 'port': 22, 'expect': 'open'} for name in info['hosts']]
+    assert the_lab.probe(flows)[1]['mismatches'] == 0
