@@ -1,5 +1,7 @@
 """What the lab writes for its users: the Ansible inventory and an ssh_config."""
 
+import os
+
 FIREWALL_GROUP = {'xenserver': 'lab_iptables', 'debian': 'lab_iptables', 'open': 'lab_iptables', 'firewalld': 'lab_firewalld'}
 
 
@@ -17,6 +19,9 @@ def inventory(estate, hosts, key_file):
             'ansible_ssh_private_key_file': key_file,
             'ansible_ssh_common_args': '-o ProxyCommand="%s" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' % proxy_command(host),
             'ansible_python_interpreter': host['python'],
+            # Every lab uses the same addresses: SSH multiplexing sockets must be per lab,
+            # or a run would reuse a connection into another lab's host.
+            'ansible_control_path_dir': os.path.join(os.path.dirname(key_file), 'ansible-cp'),
             'portmatrix_lab_ns': host['ns'],
             'portmatrix_lab_firewall': host['firewall'],
             'portmatrix_lab_iface': host['iface'],
