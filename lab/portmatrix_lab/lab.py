@@ -27,6 +27,10 @@ FIREWALLD_TOOLS = ('firewalld', 'firewall-cmd', 'dbus-daemon', 'nft')
 PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
 XS_OVERLAYS = (('/usr/libexec', 'libexec'), ('/usr/local/bin', 'localbin'), ('/opt', 'opt'))
 BUILD_WORKERS = 4
+# per-netns: v6 usable at once (no DAD); no ICMP error rate limit, so a probe of hundreds of
+# refused flows gets an answer for each instead of timeouts
+NETNS_SYSCTLS = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv4.icmp_ratelimit=0',
+                 'net.ipv6.icmp.ratelimit=0', 'net.ipv4.icmp_msgs_per_sec=100000', 'net.ipv4.icmp_msgs_burst=100000']
 
 
 def default_prefix():
@@ -215,7 +219,7 @@ class Lab:
         ns, iface, veth = host['ns'], host['iface'], host['veth']
         if not os.path.exists('/run/netns/' + ns):
             run(['ip', 'netns', 'add', ns])
-            run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'])
+        run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w'] + NETNS_SYSCTLS)
         if run(['ip', '-n', ns, 'link', 'show', iface], check=False).returncode != 0:
             run(['ip', '-n', self.bridge_ns, 'link', 'del', veth], check=False)
             run(['ip', '-n', self.bridge_ns, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', iface, 'netns', ns])
@@ -425,7 +429,7 @@ class Lab:
         """The argv that runs a command inside host name (for callers that want the terminal)."""
         return in_host(self.holder(name), argv)
 
-    def probe(self, flows, timeout=1.5, workers=32):
+    def probe(self, flows, timeout=1.5, workers=64):
         """Probe flows; return (results, summary). See portmatrix_lab.probe."""
         if os.geteuid() != 0:
             raise LabError('the probe needs root (nsenter)')

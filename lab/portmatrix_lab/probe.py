@@ -53,7 +53,7 @@ def _run_worker(python, ns, flows, timeout, workers, bound):
     return {result['id']: result for result in json.loads(done.stdout)}
 
 
-def run_probe(info, python, flows, timeout=1.5, workers=32):
+def run_probe(info, python, flows, timeout=1.5, workers=64):
     """Probe flows (list of dicts); return (results, summary). One worker process per source host."""
     hosts = info['hosts']
     prepared = normalize(flows, hosts)
