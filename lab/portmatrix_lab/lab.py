@@ -262,13 +262,14 @@ class Lab:
                 shutil.rmtree(target)
             elif os.path.exists(target):
                 os.unlink(target)
-        for _, key in self._overlays(host):
+        for unused_target, key in self._overlays(host):
             os.makedirs(os.path.join(hdir, 'upper', key))
             os.makedirs(os.path.join(hdir, 'work', key))
         if host['firewall'] == 'xenserver':
             for script in ('iptables.init', 'ip6tables.init'):
                 _write(os.path.join(hdir, 'upper', 'libexec', 'iptables', script), stock.IPTABLES_INIT, 0o755)
-            xe = '#!/bin/sh\n# portmatrix lab stand-in for xe\nexec %s %s %s "$@"\n' % (PYTHON, shlex.quote(self.path('bin', 'xe_standin.py')), shlex.quote(hdir))
+            xe = '#!/bin/sh\n# portmatrix lab stand-in for xe\nexec %s %s %s "$@"\n' % (
+                PYTHON, shlex.quote(self.path('bin', 'xe_standin.py')), shlex.quote(hdir))
             _write(os.path.join(hdir, 'upper', 'localbin', 'xe'), xe, 0o755)
             _write(os.path.join(hdir, 'upper', 'opt', 'xensource', 'bin', 'xe'), xe, 0o755)
         if host['firewall'] == 'firewalld':
@@ -343,7 +344,7 @@ class Lab:
     def _load_stock(self, host, holder, pools):
         """Write the host's stock firewall files and load them; xenserver hosts also get xapi's runtime chain."""
         kind, hdir, root = host['firewall'], host['dir'], '/proc/%d/root' % holder
-        files = {path: text for path, (_, text) in stock.RULE_FILES.get(kind, {}).items()}
+        files = {path: text for path, (family, text) in stock.RULE_FILES.get(kind, {}).items()}
         if 'nfs_filer' in host['components']:
             files.update(stock.NFS_FILES)
         for path, text in files.items():
@@ -354,7 +355,7 @@ class Lab:
             self._fresh_firewalld_dir(os.path.join(hdir, 'firewalld'))
             return
         commands = [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
-                    for path, (family, _) in stock.RULE_FILES[kind].items()]
+                    for path, (family, text) in stock.RULE_FILES[kind].items()]
         if kind == 'xenserver':
             commands += [['iptables'] + rule for rule in stock.XAPI_RUNTIME_RULES]
             self._write_xe_state(host, pools)
@@ -474,7 +475,7 @@ class Lab:
         return namespaces
 
     def _remove_namespaces(self, namespaces):
-        for _ in range(3):  # a dying sshd or dbus may still have forked a child
+        for attempt in range(3):  # a dying sshd or dbus may still have forked a child
             pids = sorted({pid for ns in namespaces for pid in netns_pids(ns)})
             if not pids:
                 break

@@ -45,7 +45,7 @@ def test_up_builds_every_host(lab):
     status = lab.status()
     for name, host in status['hosts'].items():
         assert host['ns_exists'], name
-        assert all(alive for _, alive in host['pids'].values()), (name, host['pids'])
+        assert all(alive for pid, alive in host['pids'].values()), (name, host['pids'])
     # nothing of the lab in the root namespace: no lab address, no lab veth
     root_addrs = subprocess.run(['ip', '-o', 'addr'], capture_output=True, text=True, check=True).stdout
     assert '198.18.77.' not in root_addrs and 'fd77:18:77:' not in root_addrs

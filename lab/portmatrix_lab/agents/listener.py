@@ -30,11 +30,11 @@ def main(argv):
     with open(ready_file, 'w', encoding='utf-8') as handle:
         handle.write('%d tcp, %d udp\n' % (len(tcp), len(sockets) - len(tcp)))
     while True:
-        readable, _, _ = select.select(sockets, [], [], 5.0)
+        readable = select.select(sockets, [], [], 5.0)[0]
         for sock in readable:
             try:
                 if sock in tcp:
-                    conn, _ = sock.accept()
+                    conn = sock.accept()[0]
                     conn.settimeout(0.5)
                     try:
                         conn.sendall(('pmxlab %s tcp %d\n' % (name, sock.getsockname()[1])).encode())
