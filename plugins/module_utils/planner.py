@@ -152,6 +152,16 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
             groups[name] = [_networks(addresses, where), {}, []]
         return groups[name]
 
+    # Clustering ports of a pool that is not clustered are served to nobody: no cluster
+    # daemon listens there, and stock dom0 rules would leave them open to everyone.
+    unclustered = [] if clustered else [
+        f for f in active_flows(components, features, skip_features, clustered=True) if f.scope == "clustered_pool"]
+    for flow in unclustered:
+        try:
+            _add_ports(served, flow.protocols, matrix.flow_ports(flow, options, nfsv3))
+        except matrix.MatrixError as exc:
+            raise PlanError("flow %s: %s" % (flow.id, exc))
+
     for flow in active_flows(components, features, skip_features, clustered):
         try:
             ports = matrix.flow_ports(flow, options, nfsv3)

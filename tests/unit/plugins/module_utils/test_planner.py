@@ -30,10 +30,12 @@ def test_pool_host_groups_and_restricted_ports():
     assert plan.families == (4, 6)
 
 
-def test_unclustered_pool_has_no_cluster_ports_and_strict_mode_restricts_all():
-    plan = planner.build_plan(["pool_host"], pool_peers=["10.0.0.1"], public_ports=[])
+def test_unclustered_pool_serves_cluster_ports_to_nobody_and_strict_mode_restricts_all():
+    plan = planner.build_plan(["pool_host"], pool_peers=["10.0.0.1"])
     assert dict(_groups(plan)["pool_member"].ports) == {"tcp": (80, 443)}
-    assert dict(plan.restricted) == {"tcp": (22, 80, 443)}
+    assert dict(plan.restricted) == {"tcp": (8892, 21064), "udp": (5404, 5405)}
+    plan = planner.build_plan(["pool_host"], pool_peers=["10.0.0.1"], public_ports=[])
+    assert dict(plan.restricted) == {"tcp": (22, 80, 443, 8892, 21064), "udp": (5404, 5405)}
 
 
 def test_overrides_https_only_and_optional_features():

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab for integration tests: built once per session under its own prefix, torn
+down at the end (also after failures).  The module runs over real SSH through the
+lab's inventory, with the ansible of the Python running pytest."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+sys.path.insert(0, os.path.join(REPO, "lab"))
+
+PREFIX = os.environ.get("PORTMATRIX_IT_PREFIX", "pmxi-")
+
+
+def _skip_reason():
+    if os.geteuid() != 0:
+        return "integration tests need root (network namespaces)"
+    for tool in ("ip", "iptables-restore", "firewalld", "sshd", "nsenter", "nc"):
+        if not shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin"):
+            return "%s is missing: run lab/install-deps" % tool
+    return None
+
+
+@pytest.fixture(scope="session")
+def lab():
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from portmatrix_lab.lab import Lab
+    the_lab = Lab(prefix=PREFIX, state_dir="/tmp/" + PREFIX.rstrip("-"))
+    try:
+        the_lab.up()
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+@pytest.fixture(scope="session")
+def collections_path():
+    root = tempfile.mkdtemp(prefix="pmx-it-collections-")
+    os.makedirs(os.path.join(root, "ansible_collections", "portmatrix"))
+    os.symlink(REPO, os.path.join(root, "ansible_collections", "portmatrix", "xenserver"))
+    yield root
+    shutil.rmtree(root)
+
+
+class Runner:
+    """Runs portmatrix.xenserver.firewall_rules on one lab host, returns its result."""
+
+    def __init__(self, lab, collections):
+        self.lab = lab
+        self.collections = collections
+        self.ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
+
+    def __call__(self, host, args, check=False, diff=False, expect_failure=False):
+        argv = [self.ansible, host, "-i", self.lab.inventory_path, "-m", "portmatrix.xenserver.firewall_rules",
+                "-a", json.dumps(args)]
+        argv += ["--check"] if check else []
+        argv += ["--diff"] if diff else []
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_STDOUT_CALLBACK="minimal",
+                   ANSIBLE_HOST_KEY_CHECKING="False",
+                   ANSIBLE_PYTHON_INTERPRETER="auto_silent", ANSIBLE_NOCOLOR="1")
+        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                              env=env, timeout=180, check=False)
+        # minimal callback (builtin in every ansible-core): "host | STATUS => {json}"
+        try:
+            head, body = done.stdout.split("=> ", 1)
+            result = json.loads(body)
+        except ValueError:
+            raise AssertionError("ansible gave no result (rc %d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
+        failed = "FAILED" in head or "UNREACHABLE" in head
+        assert failed == expect_failure, json.dumps(result, indent=1)
+        return result
+
+
+@pytest.fixture(scope="session")
+def run_module(lab, collections_path):
+    return Runner(lab, collections_path)
+
+
+def peers_of(info, host):
+    """Module arguments for a lab host, read from lab.json the way the roles read the inventory."""
+    hosts = info["hosts"]
+    me = hosts[host]
+    peers = {}
+    for other in hosts.values():
+        for component in other.get("components", []):
+            peers.setdefault(component, []).extend([other["ipv4"], other["ipv6"]])
+    args = {"components": me["components"], "peers": peers}
+    if "pool_host" in me["components"]:
+        pool = me["pool"]
+        args["pool_peers"] = [a for h in hosts.values() if h.get("pool") == pool for a in (h["ipv4"], h["ipv6"])]
+        args["clustered"] = bool(info["pools"][pool]["clustered"])
+    return args
