@@ -233,14 +233,15 @@ class Lab:
         hdir = host['dir']
         os.makedirs(hdir, exist_ok=True)
         self._ensure_link(host)
-        holder = self._pid(host, 'holder', 'sleep')
+        built = os.path.join(hdir, 'built')
+        # a host whose last build finished is kept (its daemons are restarted if they died);
+        # anything else, e.g. half-built by a killed up, is rebuilt from scratch
+        holder = self._pid(host, 'holder', 'sleep') if os.path.exists(built) else None
         if not holder:
-            kill_pids(netns_pids(host['ns']))  # leftovers of a failed or killed run
+            self._kill_all_in([host['ns']])
             self._prepare_host_files(host)
             holder = self._start_holder(host)
-        if not os.path.exists(os.path.join(hdir, 'stock.loaded')):
             self._load_stock(host, holder, estate['pools'])
-            _write(os.path.join(hdir, 'stock.loaded'), '%s\n' % time.ctime())
         pids = {'holder': holder}
         if host['firewall'] == 'firewalld':
             pids.update(self._ensure_firewalld(host, holder))
@@ -248,6 +249,7 @@ class Lab:
             host, holder, 'sshd', ['/usr/sbin/sshd', '-D', '-f', os.path.join(hdir, 'sshd_config'), '-E', os.path.join(hdir, 'sshd.log')],
             needle='sshd_config', ready=lambda: listening(holder, 'tcp', 22))
         pids['listener'] = self._ensure_listener(host, holder, estate)
+        _write(built, '%s\n' % time.ctime())
         return pids
 
     def _overlays(self, host):
@@ -256,7 +258,7 @@ class Lab:
     def _prepare_host_files(self, host):
         """Fresh per-host files: overlay upper dirs (private /etc ...), stand-ins, sshd_config."""
         hdir = host['dir']
-        for sub in ('upper', 'work', 'firewalld', 'stock.loaded'):
+        for sub in ('built', 'upper', 'work', 'firewalld'):
             target = os.path.join(hdir, sub)
             if os.path.isdir(target):
                 shutil.rmtree(target)
@@ -474,14 +476,19 @@ class Lab:
             self.log('left %s alone: it is not a lab state dir' % self.state_dir)
         return namespaces
 
-    def _remove_namespaces(self, namespaces):
-        for attempt in range(3):  # a dying sshd or dbus may still have forked a child
+    @staticmethod
+    def _kill_all_in(namespaces):
+        pids = []
+        for attempt in range(4):  # a dying sshd or dbus may still have forked a child: look again
             pids = sorted({pid for ns in namespaces for pid in netns_pids(ns)})
             if not pids:
-                break
-            left = kill_pids(pids)
-            if left:
-                raise LabError('processes do not die: %s' % ' '.join(map(str, left)))
+                return
+            if attempt < 3 and kill_pids(pids):
+                raise LabError('processes do not die: %s' % ' '.join(map(str, pids)))
+        raise LabError('processes keep appearing in %s: %s' % (' '.join(namespaces), ' '.join(map(str, pids))))
+
+    def _remove_namespaces(self, namespaces):
+        self._kill_all_in(namespaces)
         for ns in sorted(namespaces, key=lambda n: n == self.bridge_ns):  # bridge last
             run(['ip', 'netns', 'del', ns], check=False)
         left = [ns for ns in netns_list(self.prefix) if ns in namespaces]
