@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ansible-doc every plugin and role of an installed portmatrix.xenserver, then the done-when check.
+
+Usage: python scripts/doc_check.py --collections-path DIR
+DIR holds ansible_collections/portmatrix/xenserver (an installed build artifact).
+The plugins are discovered from the files: plugins/<type>/<name>.py for the types
+ansible-doc documents (filter and test plugins through their <name>.yml doc files),
+roles through meta/argument_specs.yml. Exits non-zero if anything fails.
+Run it with the Python of the venv whose ansible-doc is first on PATH.
+"""
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+NAMESPACE, NAME = 'portmatrix', 'xenserver'
+FQ = '%s.%s' % (NAMESPACE, NAME)
+
+# plugins/ directory -> ansible-doc -t TYPE. Not documented by ansible-doc: action
+# (documented by its module), module_utils, doc_fragments, plugin_utils.
+DOC_TYPES = {
+    'modules': 'module', 'lookup': 'lookup', 'filter': 'filter', 'test': 'test',
+    'callback': 'callback', 'inventory': 'inventory', 'connection': 'connection',
+    'become': 'become', 'cache': 'cache', 'vars': 'vars', 'shell': 'shell',
+    'strategy': 'strategy', 'cliconf': 'cliconf', 'httpapi': 'httpapi', 'netconf': 'netconf',
+}
+# Types whose files may hold several plugins, each documented by a <name>.yml file.
+YAML_DOCUMENTED = ('filter', 'test')
+
+
+def discover(root):
+    found = []
+    plugins = os.path.join(root, 'plugins')
+    for directory, doc_type in sorted(DOC_TYPES.items()):
+        base = os.path.join(plugins, directory)
+        if not os.path.isdir(base):
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d != '__pycache__')
+            for filename in sorted(filenames):
+                stem, ext = os.path.splitext(filename)
+                if stem.startswith('_'):
+                    continue
+                if doc_type in YAML_DOCUMENTED:
+                    if ext not in ('.yml', '.yaml'):
+                        continue
+                elif ext != '.py':
+                    continue
+                rel = os.path.relpath(os.path.join(dirpath, stem), base).replace(os.sep, '.')
+                found.append((doc_type, '%s.%s' % (FQ, rel)))
+    roles = os.path.join(root, 'roles')
+    if os.path.isdir(roles):
+        for role in sorted(os.listdir(roles)):
+            meta = os.path.join(roles, role, 'meta')
+            if any(os.path.isfile(os.path.join(meta, 'argument_specs' + ext)) for ext in ('.yml', '.yaml')):
+                found.append(('role', '%s.%s' % (FQ, role)))
+            elif os.path.isdir(os.path.join(roles, role)):
+                print('note: role %s has no meta/argument_specs.yml: no role documentation to check' % role)
+    return found
+
+
+def run(cmd, env):
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, universal_newlines=True)
+    out, errs = proc.communicate()
+    return proc.returncode, out, errs
+
+
+def check_doc(doc_type, name, env):
+    """ansible-doc must succeed, print no warning and return documentation for the plugin."""
+    rc, out, errs = run(['ansible-doc', '-t', doc_type, '--json', name], env)
+    problems = []
+    if rc != 0:
+        problems.append('exit %d' % rc)
+    if '[WARNING]' in errs or 'ERROR' in errs:
+        problems.append('stderr: %s' % errs.strip())
+    if rc == 0:
+        try:
+            data = json.loads(out)
+        except ValueError:
+            problems.append('output is not JSON')
+        else:
+            entry = data.get(name) or {}
+            doc = entry.get('doc') if doc_type != 'role' else entry.get('entry_points')
+            if not doc:
+                problems.append('no documentation returned')
+    if not problems:
+        # The human-readable rendering must work too (it has failed where --json did not).
+        rc, out, errs = run(['ansible-doc', '-t', doc_type, name], env)
+        if rc != 0 or '[WARNING]' in errs:
+            problems.append('text rendering: exit %d %s' % (rc, errs.strip()))
+    return problems
+
+
+def done_when(env):
+    """The lookup answers for the license server with ports 27000 and 7279."""
+    expression = "msg={{ lookup('%s.ports', destination='license_server', wantlist=True) }}" % FQ
+    cmd = ['ansible', 'localhost', '-m', 'debug', '-a', expression]
+    print('$ ' + ' '.join("'%s'" % c if ' ' in c else c for c in cmd))
+    rc, out, errs = run(cmd, env)
+    sys.stdout.write(out)
+    sys.stdout.write(errs)
+    missing = [port for port in ('27000', '7279') if port not in out]
+    if rc != 0 or missing:
+        print('FAIL done-when check: exit %d, ports missing from the output: %s' % (rc, ', '.join(missing) or 'none'))
+        return False
+    print('ok   done-when check: license_server -> 27000 and 7279')
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--collections-path', required=True)
+    args = parser.parse_args()
+    cpath = os.path.abspath(args.collections_path)
+    root = os.path.join(cpath, 'ansible_collections', NAMESPACE, NAME)
+    if not os.path.isdir(root):
+        sys.exit('%s is not installed under %s' % (FQ, cpath))
+
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=cpath, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+               ANSIBLE_DEPRECATION_WARNINGS='1', ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    rc, out, errs = run(['ansible-doc', '--version'], env)
+    print(out.splitlines()[0] if out else errs)
+
+    failures = 0
+    plugins = discover(root)
+    for doc_type, name in plugins:
+        problems = check_doc(doc_type, name, env)
+        if problems:
+            failures += 1
+            print('FAIL ansible-doc -t %s %s: %s' % (doc_type, name, '; '.join(problems)))
+        else:
+            print('ok   ansible-doc -t %s %s' % (doc_type, name))
+    print('ansible-doc: %d plugin(s)/role(s), %d failed' % (len(plugins), failures))
+
+    if os.path.isfile(os.path.join(root, 'plugins', 'lookup', 'ports.py')):
+        if not done_when(env):
+            failures += 1
+    else:
+        print('skip done-when check: plugins/lookup/ports.py does not exist yet')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
