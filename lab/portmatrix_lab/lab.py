@@ -268,8 +268,10 @@ class Lab:
             os.makedirs(os.path.join(hdir, 'upper', key))
             os.makedirs(os.path.join(hdir, 'work', key))
         if host['firewall'] == 'xenserver':
-            for script in ('iptables.init', 'ip6tables.init'):
-                _write(os.path.join(hdir, 'upper', 'libexec', 'iptables', script), stock.IPTABLES_INIT, 0o755)
+            for service in ('iptables', 'ip6tables'):
+                _write(os.path.join(hdir, 'upper', 'libexec', 'iptables', service + '.init'), stock.IPTABLES_INIT, 0o755)
+                # so that `service iptables save` works too (Debian's service(8) runs /etc/init.d/NAME)
+                _write(os.path.join(hdir, 'upper', 'etc', 'init.d', service), '#!/bin/sh\nexec /usr/libexec/iptables/%s.init "$@"\n' % service, 0o755)
             xe = '#!/bin/sh\n# portmatrix lab stand-in for xe\nexec %s %s %s "$@"\n' % (
                 PYTHON, shlex.quote(self.path('bin', 'xe_standin.py')), shlex.quote(hdir))
             _write(os.path.join(hdir, 'upper', 'localbin', 'xe'), xe, 0o755)

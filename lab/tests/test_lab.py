@@ -130,6 +130,11 @@ def test_iptables_init_save_writes_both_families(lab):
     assert mode == '600'
     lab.reset(['pool-a3'])
     assert '4444' not in lab.exec('pool-a3', ['iptables-save'], check=True).stdout
+    assert '4444' not in lab.exec('pool-a3', ['cat', '/etc/sysconfig/iptables'], check=True).stdout
+    lab.exec('pool-a3', ['iptables', '-I', 'RH-Firewall-1-INPUT', '1', '-p', 'udp', '--dport', '4445', '-j', 'ACCEPT'], check=True)
+    lab.exec('pool-a3', ['service', 'iptables', 'save'], check=True)
+    assert '--dport 4445 -j ACCEPT' in lab.exec('pool-a3', ['cat', '/etc/sysconfig/iptables'], check=True).stdout
+    lab.reset(['pool-a3'])
 
 
 def test_xe_standin(lab):
