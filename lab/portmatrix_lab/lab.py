@@ -52,12 +52,17 @@ def _read_pid(path):
         return None
 
 
-def _tail(path, lines=15):
+def _read(path):
+    """Text of path, '' when it cannot be read."""
     try:
         with open(path, encoding='utf-8', errors='replace') as handle:
-            return ''.join(handle.readlines()[-lines:])
+            return handle.read()
     except OSError:
         return ''
+
+
+def _tail(path, lines=15):
+    return ''.join(_read(path).splitlines(True)[-lines:])
 
 
 class Lab:
@@ -326,11 +331,13 @@ class Lab:
         spec_file = os.path.join(host['dir'], 'listener.ports')
         ready = os.path.join(host['dir'], 'listener.ready')
         pid = self._pid(host, 'listener', 'listener.py')
-        if pid and _tail(spec_file) != spec:  # the estate's port list changed
+        if pid and _read(spec_file) != spec:  # the estate's port list changed
             kill_pids([pid])
-        if not self._pid(host, 'listener', 'listener.py') and os.path.exists(ready):
-            os.unlink(ready)
-        _write(spec_file, spec)
+            pid = None
+        if not pid:
+            if os.path.exists(ready):
+                os.unlink(ready)
+            _write(spec_file, spec)
         argv = [PYTHON, self.path('bin', 'listener.py'), host['name'], ready,
                 ','.join(map(str, ports['tcp'])), ','.join(map(str, ports['udp']))]
         return self._ensure_daemon(host, holder, 'listener', argv, 'listener.py', lambda: os.path.exists(ready))
@@ -381,7 +388,7 @@ class Lab:
         for sub in ('helpers', 'icmptypes', 'ipsets', 'policies', 'services', 'zones'):
             os.makedirs(os.path.join(target, sub), exist_ok=True)
         conf = os.path.join(target, 'firewalld.conf')
-        text = _tail(conf, 10 ** 6) if os.path.exists(conf) else ''
+        text = _read(conf)
         text = re.sub(r'(?m)^DefaultZone=.*$', 'DefaultZone=public', text) if 'DefaultZone=' in text else text + 'DefaultZone=public\n'
         _write(conf, text)
 

@@ -259,3 +259,15 @@ def test_up_after_a_killed_up(scratch_lab):
     assert all(pid for host in info['hosts'].values() for pid in host['pids'].values())
     flows = [{'src': 'xencenter', 'dst': name, 'proto': 'tcp', 'port': 22, 'expect': 'open'} for name in info['hosts']]
     assert the_lab.probe(flows)[1]['mismatches'] == 0
+
+
+def test_reset_puts_a_firewalld_host_back_to_stock(lab):
+    nfs = {'src': 'pool-a1', 'dst': 'filer', 'proto': 'tcp', 'port': 2049}
+    lab.exec('filer', ['firewall-cmd', '--permanent', '--add-port=2049/tcp'], check=True)
+    lab.exec('filer', ['firewall-cmd', '--reload'], check=True)
+    assert lab.probe([nfs])[0][0]['observed'] == 'open'
+    assert os.listdir(os.path.join(lab.host_dir('filer'), 'firewalld', 'zones'))  # the change is in the host's copy
+    lab.reset(['filer'])
+    assert lab.probe([nfs])[0][0]['observed'] == 'refused'
+    assert not os.listdir(os.path.join(lab.host_dir('filer'), 'firewalld', 'zones'))
+    assert lab.exec('filer', ['firewall-cmd', '--state']).stdout.strip() == 'running'
