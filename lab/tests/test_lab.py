@@ -37,6 +37,14 @@ def netns_inodes(prefix):
     return {os.stat('/run/netns/' + ns).st_ino for ns in lab_namespaces(prefix)}
 
 
+def kill_up_halfway(prefix):
+    """Start `labctl up` and SIGKILL it in the middle (a full up takes 1.5-2 s here)."""
+    up = subprocess.Popen([sys.executable, LABCTL, '--prefix', prefix, 'up'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.8)
+    up.send_signal(signal.SIGKILL)
+    up.wait(timeout=10)
+
+
 def test_up_builds_every_host(lab):
     info = lab.info()
     estate = load_estate()
@@ -236,10 +244,7 @@ def test_down_leaves_nothing(scratch_lab):
 
 def test_killed_up_then_down_leaves_nothing(scratch_lab):
     the_lab = scratch_lab('pmxk-')
-    up = subprocess.Popen([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'up'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.8)  # a full up takes 1.5-2 s here: this lands in the middle
-    up.send_signal(signal.SIGKILL)
-    up.wait(timeout=10)
+    kill_up_halfway(the_lab.prefix)
     inodes = netns_inodes(the_lab.prefix)
     assert inodes, 'up was killed before it made anything'
     done = subprocess.run([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'down'], capture_output=True, text=True, timeout=120, check=False)
@@ -251,10 +256,7 @@ def test_killed_up_then_down_leaves_nothing(scratch_lab):
 
 def test_up_after_a_killed_up(scratch_lab):
     the_lab = scratch_lab('pmxh-')
-    up = subprocess.Popen([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'up'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.8)
-    up.send_signal(signal.SIGKILL)
-    up.wait(timeout=10)
+    kill_up_halfway(the_lab.prefix)
     info = the_lab.up()
     assert all(pid for host in info['hosts'].values() for pid in host['pids'].values())
     flows = [{'src': 'xencenter', 'dst': name, 'proto': 'tcp', 'port': 22, 'expect': 'open'} for name in info['hosts']]

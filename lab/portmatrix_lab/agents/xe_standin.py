@@ -92,26 +92,23 @@ def run(state, command, params, flags):
         return '\n'.join('%s ( RO): %s' % (k, render(record[k])) for k in ('uuid', 'name-label'))
     if command in ('cluster-list', 'cluster-host-list'):
         return (state['cluster_uuid'] if state['clustered'] else '') if minimal else ''
-    if command in ('host-param-get', 'pool-param-get'):
-        record = records[kind](state)
-        if params.get('uuid') != record['uuid']:
-            raise XeError('The uuid you supplied was invalid.\ntype: %s\nuuid: %s' % (kind, params.get('uuid', '')))
+    if command not in ('host-param-get', 'pool-param-get', 'host-param-set', 'pool-param-set'):
+        raise XeError('Unknown command: %s\nFor usage run: \'xe help\'' % command)
+    record = records[kind](state)
+    if params.get('uuid') != record['uuid']:
+        raise XeError('The uuid you supplied was invalid.\ntype: %s\nuuid: %s' % (kind, params.get('uuid', '')))
+    if command.endswith('-get'):
         name = params.get('param-name')
         if name not in record:
             raise XeError('Unknown field %s' % name)
         return str(render(record[name], params.get('param-key')))
-    if command in ('host-param-set', 'pool-param-set'):
-        record = records[kind](state)
-        if params.get('uuid') != record['uuid']:
-            raise XeError('The uuid you supplied was invalid.\ntype: %s\nuuid: %s' % (kind, params.get('uuid', '')))
-        changes = {k: v for k, v in params.items() if k != 'uuid'}
-        state[kind + '_params'].update(changes)
-        if 'https-only' in changes:
-            if kind == 'pool':
-                state['host_params']['https-only'] = changes['https-only']
-            set_https_only(changes['https-only'] == 'true')
-        return None
-    raise XeError('Unknown command: %s\nFor usage run: \'xe help\'' % command)
+    changes = {k: v for k, v in params.items() if k != 'uuid'}
+    state[kind + '_params'].update(changes)
+    if 'https-only' in changes:
+        if kind == 'pool':
+            state['host_params']['https-only'] = changes['https-only']
+        set_https_only(changes['https-only'] == 'true')
+    return None
 
 
 def main(argv):
