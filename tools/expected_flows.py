@@ -10,7 +10,7 @@ port, clustering ports across pools, matrix ports from hosts the matrix does not
 and ports in no flow at all.  It does not use the planner: it is the independent
 expectation the firewall is checked against.
 
-Usage: tools/expected_flows.py LAB_JSON [--nfsv3-ports 892,662,32803,32769] [--https-only]
+Usage: tools/expected_flows.py LAB_JSON [--nfsv3-ports 892,662,32803/tcp,32769/udp] [--https-only]
 """
 
 import argparse
@@ -22,7 +22,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MATRIX_PATH = os.path.join(ROOT, "plugins", "module_utils", "matrix.py")
 PUBLIC_ON_POOL_HOSTS = {("tcp", 22), ("tcp", 80), ("tcp", 443)}  # stock dom0 keeps these open
-DEFAULT_NFSV3_PORTS = "892,662,32803,32769"
+DEFAULT_NFSV3_PORTS = "892,662,32803/tcp,32769/udp"  # the storage_filer role's pins
 
 
 def load_matrix():
@@ -44,8 +44,8 @@ def _allowed(flow, src, dst, pools):
     return flow.scope == "same_pool" or bool(pools[dst["pool"]]["clustered"])
 
 
-def _ports(flow, matrix, nfsv3_ports, https_only):
-    ports = matrix.flow_ports(flow, nfsv3_ports=nfsv3_ports)
+def _ports(flow, matrix, nfsv3_ports, https_only, proto):
+    ports = matrix.flow_ports(flow, nfsv3_ports=nfsv3_ports[proto])
     if https_only and "port_80_closable" in flow.notes:
         ports = tuple(p for p in ports if p != 80)
     return ports
@@ -72,16 +72,16 @@ def expected_flows(info, matrix, nfsv3_ports, https_only=False):
         for dname, dst in hosts.items():
             if flow.destination not in dst["components"]:
                 continue
-            ports = _ports(flow, matrix, nfsv3_ports, https_only)
-            if flow.scope == "clustered_pool":
-                ports = matrix.flow_ports(flow, nfsv3_ports=nfsv3_ports)
             for proto in flow.protocols:
+                ports = _ports(flow, matrix, nfsv3_ports, https_only, proto)
+                if flow.scope == "clustered_pool":
+                    ports = matrix.flow_ports(flow)
                 served.setdefault(dname, set()).update((proto, p) for p in ports)
             for sname, src in hosts.items():
                 if sname == dname or flow.source not in src["components"] or not _allowed(flow, src, dst, pools):
                     continue
                 for proto in flow.protocols:
-                    for port in _ports(flow, matrix, nfsv3_ports, https_only):
+                    for port in _ports(flow, matrix, nfsv3_ports, https_only, proto):
                         if _listening(info, proto, port):
                             for family in (4, 6):
                                 add(sname, dname, proto, port, "open", family, flow.id)
@@ -128,7 +128,11 @@ def main(argv):
     args = parser.parse_args(argv)
     with open(args.lab_json) as handle:
         info = json.load(handle)
-    nfsv3 = [int(p) for p in args.nfsv3_ports.split(",") if p]
+    nfsv3 = {"tcp": [], "udp": []}
+    for spec in filter(None, args.nfsv3_ports.split(",")):
+        port, _sep, proto = spec.partition("/")
+        for one in ([proto] if proto else ["tcp", "udp"]):
+            nfsv3[one].append(int(port))
     flows = expected_flows(info, load_matrix(), nfsv3, args.https_only)
     json.dump(flows, sys.stdout, indent=1)
     sys.stdout.write("\n")

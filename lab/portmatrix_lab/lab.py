@@ -184,7 +184,8 @@ class Lab:
     def _prepare_state_dir(self):
         os.makedirs(self.state_dir, exist_ok=True)
         if not os.path.exists(self.path(MARKER)):
-            if os.listdir(self.state_dir):
+            # ansible-cp/ may come back after a down: Ansible's SSH mux masters recreate it.
+            if set(os.listdir(self.state_dir)) - {'ansible-cp'}:
                 raise LabError('%s exists, is not empty and is not a lab state dir' % self.state_dir)
             _write(self.path(MARKER), 'portmatrix lab state, prefix %s\n' % self.prefix)
         for key in ('id_ed25519', 'ssh_host_ed25519_key'):

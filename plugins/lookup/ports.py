@@ -8,7 +8,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 name: ports
-author: portmatrix.xenserver contributors
+author: portmatrix.xenserver maintainers (@portmatrix)
 version_added: 0.1.0
 short_description: Query the XenServer communication-port matrix
 description:

@@ -62,6 +62,26 @@ def parse_port_spec(value):
         raise PlanError("bad port spec %r: %s" % (value, exc))
 
 
+def parse_nfsv3_ports(values):
+    """Pinned NFSv3 side ports: 'PORT' (TCP and UDP) or 'PORT/PROTOCOL' -> {protocol: [ports]}.
+
+    lockd listens on different TCP and UDP ports, so each can be named for one protocol."""
+    found = dict((protocol, []) for protocol in matrix.PROTOCOLS)
+    for value in values or []:
+        text = _text(value)
+        try:
+            if "/" in text:
+                port, protocol = parse_port_spec(text)
+                protocols = [protocol]
+            else:
+                port, protocols = matrix.check_port(text), list(matrix.PROTOCOLS)
+        except (matrix.MatrixError, PlanError) as exc:
+            raise PlanError("nfsv3_ports: %s" % exc)
+        for protocol in protocols:
+            found[protocol].append(port)
+    return found
+
+
 def _networks(addresses, where):
     found = {4: [], 6: []}
     for address in addresses or []:
@@ -139,10 +159,7 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
     for key in options:
         if key not in matrix.PORT_OPTIONS:
             raise PlanError("unknown port option %r; valid: %s" % (key, ", ".join(matrix.PORT_OPTIONS)))
-    try:
-        nfsv3 = [matrix.check_port(p) for p in (nfsv3_ports or [])]
-    except matrix.MatrixError as exc:
-        raise PlanError("nfsv3_ports: %s" % exc)
+    nfsv3 = parse_nfsv3_ports(nfsv3_ports)
 
     groups = collections.OrderedDict()   # name -> [networks, ports_by_proto, flow ids]
     served = {}                          # every port this host serves in the plan
@@ -158,26 +175,31 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
         f for f in active_flows(components, features, skip_features, clustered=True) if f.scope == "clustered_pool"]
     for flow in unclustered:
         try:
-            _add_ports(served, flow.protocols, matrix.flow_ports(flow, options, nfsv3))
+            _add_ports(served, flow.protocols, matrix.flow_ports(flow, options))
         except matrix.MatrixError as exc:
             raise PlanError("flow %s: %s" % (flow.id, exc))
 
     for flow in active_flows(components, features, skip_features, clustered):
-        try:
-            ports = matrix.flow_ports(flow, options, nfsv3)
-        except matrix.MatrixError as exc:
-            raise PlanError("flow %s: %s" % (flow.id, exc))
-        if https_only and "port_80_closable" in flow.notes:
-            ports = tuple(p for p in ports if p != 80)
-        if not ports:
+        by_protocol = {}
+        for protocol in flow.protocols:
+            try:
+                ports = matrix.flow_ports(flow, options, nfsv3[protocol])
+            except matrix.MatrixError as exc:
+                raise PlanError("flow %s: %s" % (flow.id, exc))
+            if https_only and "port_80_closable" in flow.notes:
+                ports = tuple(p for p in ports if p != 80)
+            if ports:
+                by_protocol[protocol] = ports
+        if not by_protocol:
             continue
         if flow.source == "pool_host" and flow.scope in ("same_pool", "clustered_pool"):
             entry = group(POOL_MEMBER, pool_peers, "pool_peers")
         else:
             entry = group(flow.source, peers.get(flow.source), "peers.%s" % flow.source)
-        _add_ports(entry[1], flow.protocols, ports)
+        for protocol, ports in by_protocol.items():
+            _add_ports(entry[1], [protocol], ports)
+            _add_ports(served, [protocol], ports)
         entry[2].append(flow.id)
-        _add_ports(served, flow.protocols, ports)
 
     for rule in extra_rules or []:
         name = _text(rule.get("name", ""))

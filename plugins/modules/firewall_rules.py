@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: firewall_rules
-author: portmatrix.xenserver contributors
+author: portmatrix.xenserver maintainers (@portmatrix)
 version_added: 0.1.0
 short_description: Apply the XenServer port matrix to a host's firewall in one atomic change
 description:
@@ -89,8 +89,9 @@ options:
     description:
       - The NFSv3 ancillary ports pinned on the filer (mountd, statd, lockd). Without them the NFSv3
         ancillary flow opens nothing, since its ports are chosen at random by the filer.
+      - C(PORT) opens TCP and UDP; C(PORT/tcp) or C(PORT/udp) one of them (lockd's TCP and UDP ports differ).
     type: list
-    elements: int
+    elements: str
     default: []
   extra_rules:
     description:
@@ -166,6 +167,7 @@ attributes:
     support: full
     description: Shows the owned scope before and after.
   platform:
+    support: full
     platforms: posix
     description: Linux with iptables (legacy or nf_tables) or firewalld 0.9 or newer.
 notes:
@@ -195,7 +197,7 @@ EXAMPLES = r"""
     components: [nfs_filer, smb_filer]
     peers:
       pool_host: [198.51.100.11, 198.51.100.12, 198.51.100.13, 198.51.100.21]
-    nfsv3_ports: [892, 662, 32803, 32769]
+    nfsv3_ports: ["892", "662", "32803/tcp", "32769/udp"]
 
 - name: Find drift without changing anything
   portmatrix.xenserver.firewall_rules:
@@ -270,7 +272,7 @@ ARGUMENT_SPEC = dict(
     https_only=dict(type="bool", default=False),
     cluster_daemon_port=dict(type="int", default=8892),
     license_vendor_daemon_port=dict(type="int", default=7279),
-    nfsv3_ports=dict(type="list", elements="int", default=[]),
+    nfsv3_ports=dict(type="list", elements="str", default=[]),
     extra_rules=dict(type="list", elements="dict", default=[], options=dict(
         name=dict(type="str", required=True),
         sources=dict(type="list", elements="str", required=True),

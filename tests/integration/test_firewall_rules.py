@@ -18,7 +18,7 @@ import pytest
 from conftest import peers_of
 
 POOL_HOSTS = ["pool-a1", "pool-a2", "pool-a3", "pool-b1"]
-NFS_PINNED = [892, 662, 32803, 32769]
+NFS_PINNED = ["892", "662", "32803/tcp", "32769/udp"]
 
 
 def saved(lab, host, family=4):
@@ -85,7 +85,7 @@ def test_pool_hosts_apply_and_real_traffic(lab, pools_applied):
 
 
 def test_pool_hosts_foreign_rules_untouched_and_persisted(lab, pools_applied):
-    before, _ = pools_applied
+    before = pools_applied[0]
     for host in POOL_HOSTS:
         for index, family in enumerate((4, 6)):
             after = saved(lab, host, family)
@@ -175,6 +175,7 @@ def test_firewalld_filer(lab, run_module):
         flow("pool-a1", host, "tcp", 892, "open"), flow("pool-a1", host, "udp", 32769, "open"),
         flow("pool-a1", host, "tcp", 445, "open"), flow("pool-a1", host, "tcp", 139, "open"),
         flow("pool-a1", host, "tcp", 20048, "refused"),   # a port the filer might pick, not pinned
+        flow("pool-a1", host, "udp", 32803, "refused"),   # lockd's TCP port, pinned for TCP only
         flow("outsider", host, "tcp", 2049, "refused"), flow("xencenter", host, "tcp", 2049, "refused"),
         flow("outsider", host, "tcp", 2049, "refused", family=6),
         flow("outsider", host, "tcp", 22, "open"),       # the stock zone's ssh stays
@@ -197,7 +198,7 @@ def test_firewalld_filer(lab, run_module):
     # restart firewalld: the rules come back from the permanent configuration
     pid = lab.info()["hosts"][host]["pids"]["firewalld"]
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for _attempt in range(100):
         if not os.path.exists("/proc/%d" % pid):
             break
         time.sleep(0.1)

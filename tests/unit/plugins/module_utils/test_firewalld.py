@@ -10,23 +10,23 @@ from ansible_collections.portmatrix.xenserver.plugins.module_utils import firewa
 
 PLAN = planner.build_plan(["nfs_filer"], peers={"pool_host": ["198.51.100.11", "2001:db8::11"]}, skip_features=["nfsv3"])
 
-INFO_POLICY = """pmx-input (active)
+INFO_POLICY = ("""pmx-input (active)
   priority: -100
   target: CONTINUE
   ingress-zones: ANY
   egress-zones: HOST
-  services: 
-  ports: 
-  protocols: 
+  services:
+  ports:
+  protocols:
   masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: 
+  forward-ports:
+  source-ports:
+  icmp-blocks:
+  rich rules:
 \trule priority="-20" family="ipv4" source ipset="pmx-pool-host-4" port port="2049" protocol="tcp" accept
 \trule priority="-20" family="ipv6" source ipset="pmx-pool-host-6" port port="2049" protocol="tcp" accept
 \trule priority="-10" port port="2049" protocol="tcp" reject
-"""
+""").replace(":\n", ":\x20\n")  # firewall-cmd prints "services: " with a space
 
 
 def test_rich_rules_and_ipsets():

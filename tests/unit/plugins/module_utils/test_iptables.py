@@ -100,7 +100,8 @@ def test_views_detect_moved_jump_stray_rule_and_stale_chain():
 
 
 def test_absent_payload_removes_only_owned():
-    table = iptables.parse_filter_table(DOM0.replace("-A INPUT -j RH-Firewall-1-INPUT\n", "-A INPUT -j PMX-INPUT\n-A INPUT -j RH-Firewall-1-INPUT\n").replace(":xapi-INPUT - [0:0]\n", ":xapi-INPUT - [0:0]\n:PMX-INPUT - [0:0]\n"))
+    applied = DOM0.replace("-A INPUT -j RH-Firewall-1-INPUT\n", "-A INPUT -j PMX-INPUT\n-A INPUT -j RH-Firewall-1-INPUT\n")
+    table = iptables.parse_filter_table(applied.replace(":xapi-INPUT - [0:0]\n", ":xapi-INPUT - [0:0]\n:PMX-INPUT - [0:0]\n"))
     payload = iptables.restore_payload(PLAN, 4, table, state="absent")
     assert payload.splitlines() == ["*filter", ":PMX-INPUT - [0:0]", "-D INPUT -j PMX-INPUT", "-X PMX-INPUT", "COMMIT"]
     assert iptables.desired_view(PLAN, 4, table, state="absent") == []

@@ -63,12 +63,11 @@ def test_every_vendor_row_cites_the_vendor_and_optional_ones_do_not():
         assert (flow.source_ref == matrix.VENDOR_SOURCE) is (not flow.optional), flow.id
 
 
-
 def _seed_path():
     # The seed lives in ../shared beside the checkout; from the ansible_collections tree
     # that is further up, so also look relative to the working directory.
     here = os.path.abspath(os.path.dirname(__file__))
-    for _ in range(10):
+    for _level in range(10):
         candidate = os.path.join(here, "..", "shared", "seed", "xenserver-communication-ports.txt")
         if os.path.exists(candidate):
             return os.path.abspath(candidate)

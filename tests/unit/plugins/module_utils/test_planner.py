@@ -52,6 +52,19 @@ def test_filer_nfsv3_pinned_ports_and_skip():
     assert dict(_groups(plan)["pool_host"].ports) == {"tcp": (2049,)}
 
 
+def test_nfsv3_ports_per_protocol():
+    plan = planner.build_plan(["nfs_filer"], peers={"pool_host": ["10.0.0.1"]},
+                              nfsv3_ports=["892", "662", "32803/tcp", "32769/udp"])
+    ports = dict(_groups(plan)["pool_host"].ports)
+    assert 32803 in ports["tcp"] and 32803 not in ports["udp"]
+    assert 32769 in ports["udp"] and 32769 not in ports["tcp"]
+    assert 892 in ports["tcp"] and 892 in ports["udp"]
+    for bad in (["892/sctp"], ["0"], ["x/tcp"]):
+        with pytest.raises(planner.PlanError) as err:
+            planner.build_plan(["nfs_filer"], nfsv3_ports=bad)
+        assert "nfsv3_ports" in str(err.value)
+
+
 def test_rules_grow_with_addresses_plus_ports():
     small = planner.rule_summary(planner.build_plan(["pool_host"], pool_peers=["10.0.0.%d" % i for i in range(1, 9)], clustered=True))
     large = planner.rule_summary(planner.build_plan(["pool_host"], pool_peers=["10.0.%d.%d" % (i // 200, i % 200 + 1) for i in range(64)], clustered=True))
