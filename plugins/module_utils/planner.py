@@ -136,6 +136,39 @@ def active_flows(components, features=(), skip_features=(), clustered=False):
     return flows
 
 
+def _port_options(port_options):
+    options = dict(matrix.PORT_OPTIONS)
+    options.update(dict((k, v) for k, v in (port_options or {}).items() if v is not None))
+    for key in options:
+        if key not in matrix.PORT_OPTIONS:
+            raise PlanError("unknown port option %r; valid: %s" % (key, ", ".join(matrix.PORT_OPTIONS)))
+    return options
+
+
+def planned_flows(components, clustered=False, features=(), skip_features=(), https_only=False,
+                  port_options=None, nfsv3_ports=None):
+    """The flows to this host with their concrete ports per protocol, after every switch
+    and override: [(flow, {protocol: (ports)})].  The module's plan and the roles' flow
+    listings (the planned_flows filter) both come from here."""
+    options = _port_options(port_options)
+    nfsv3 = parse_nfsv3_ports(nfsv3_ports)
+    planned = []
+    for flow in active_flows(components, features, skip_features, clustered):
+        by_protocol = collections.OrderedDict()
+        for protocol in flow.protocols:
+            try:
+                ports = matrix.flow_ports(flow, options, nfsv3[protocol])
+            except matrix.MatrixError as exc:
+                raise PlanError("flow %s: %s" % (flow.id, exc))
+            if https_only and "port_80_closable" in flow.notes:
+                ports = tuple(p for p in ports if p != 80)
+            if ports:
+                by_protocol[protocol] = ports
+        if by_protocol:
+            planned.append((flow, by_protocol))
+    return planned
+
+
 def build_plan(components, peers=None, pool_peers=None, clustered=False, features=(),
                skip_features=(), https_only=False, port_options=None, nfsv3_ports=None,
                extra_rules=None, reject_unmatched=True, public_ports=DEFAULT_PUBLIC_PORTS,
@@ -154,12 +187,7 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
             matrix.check_component(component)
         except matrix.MatrixError as exc:
             raise PlanError("peers: %s" % exc)
-    options = dict(matrix.PORT_OPTIONS)
-    options.update(dict((k, v) for k, v in (port_options or {}).items() if v is not None))
-    for key in options:
-        if key not in matrix.PORT_OPTIONS:
-            raise PlanError("unknown port option %r; valid: %s" % (key, ", ".join(matrix.PORT_OPTIONS)))
-    nfsv3 = parse_nfsv3_ports(nfsv3_ports)
+    options = _port_options(port_options)
 
     groups = collections.OrderedDict()   # name -> [networks, ports_by_proto, flow ids]
     served = {}                          # every port this host serves in the plan
@@ -179,19 +207,8 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
         except matrix.MatrixError as exc:
             raise PlanError("flow %s: %s" % (flow.id, exc))
 
-    for flow in active_flows(components, features, skip_features, clustered):
-        by_protocol = {}
-        for protocol in flow.protocols:
-            try:
-                ports = matrix.flow_ports(flow, options, nfsv3[protocol])
-            except matrix.MatrixError as exc:
-                raise PlanError("flow %s: %s" % (flow.id, exc))
-            if https_only and "port_80_closable" in flow.notes:
-                ports = tuple(p for p in ports if p != 80)
-            if ports:
-                by_protocol[protocol] = ports
-        if not by_protocol:
-            continue
+    for flow, by_protocol in planned_flows(components, clustered, features, skip_features, https_only,
+                                           port_options, nfsv3_ports):
         if flow.source == "pool_host" and flow.scope in ("same_pool", "clustered_pool"):
             entry = group(POOL_MEMBER, pool_peers, "pool_peers")
         else:
