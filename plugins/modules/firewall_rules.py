@@ -137,6 +137,8 @@ options:
     description:
       - Keep the controller's SSH session reachable whatever the rules say, by accepting its
         address (taken from C(SSH_CONNECTION)) on its SSH port first.
+      - The guard is part of the owned scope, so a run from another controller address replaces it and
+        reports a change.
     type: bool
     default: true
   backend:
