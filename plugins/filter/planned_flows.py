@@ -6,47 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-DOCUMENTATION = r"""
-name: planned_flows
-author: portmatrix.xenserver maintainers (@portmatrix)
-version_added: 0.1.0
-short_description: The matrix flows a host serves, with their concrete ports
-description:
-  - Takes the same settings as P(portmatrix.xenserver.firewall_rules#module) and returns the flows
-    to that host with their ports per protocol after optional features, skipped features, clustering,
-    https-only and port overrides. It is the module's own computation (C(planner.planned_flows)), so
-    flow listings and reports never disagree with what the module applies.
-options:
-  _input:
-    description:
-      - A dictionary with C(components) (required) and optionally C(clustered), C(features),
-        C(skip_features), C(https_only), C(cluster_daemon_port), C(license_vendor_daemon_port) and
-        C(nfsv3_ports), as for the module.
-    type: dict
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: The flows a clustered pool host serves
-  ansible.builtin.debug:
-    msg: "{{ {'components': ['pool_host'], 'clustered': true} | portmatrix.xenserver.planned_flows }}"
-"""
-
-RETURN = r"""
-_value:
-  description: One entry per flow and protocol.
-  type: list
-  elements: dict
-  contains:
-    id: {description: Flow id., type: str}
-    source: {description: Source component., type: str}
-    destination: {description: Destination component., type: str}
-    scope: {description: "V(any), V(same_pool) or V(clustered_pool).", type: str}
-    feature: {description: Feature., type: str}
-    purpose: {description: Purpose., type: str}
-    protocol: {description: Protocol., type: str}
-    ports: {description: Ports., type: list, elements: int}
-"""
+# Documentation: planned_flows.yml beside this file (how ansible-doc finds filter docs).
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
