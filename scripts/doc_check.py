@@ -136,6 +136,53 @@ def done_when(env):
     return True
 
 
+def tree_files(root):
+    return sorted(os.path.join(d, f) for d, _dirs, files in os.walk(root) for f in files if '__pycache__' not in d)
+
+
+def flows_from_installed(env, root):
+    """docs/guides/build-out.md step 2 as written, from a directory of the user's: the flows land
+    there (relative to where ansible-playbook runs), twice in a row, and also where the
+    inventory says; the installed collection gets no file."""
+    import shutil
+    import tempfile
+    inventory = os.path.join(root, 'docs', 'example-inventory.yml')
+    before = tree_files(root)
+    work = tempfile.mkdtemp(prefix='pmx-flows-')
+    ok = True
+    try:
+        for attempt in (1, 2):
+            cmd = ['ansible-playbook', '-i', inventory, FQ + '.flows', '-e', 'portmatrix_flows_dir=./flows']
+            rc, out, errs = run_in(cmd, env, work)
+            written = sorted(os.listdir(os.path.join(work, 'flows'))) if os.path.isdir(os.path.join(work, 'flows')) else []
+            if rc != 0 or 'flows.csv' not in written or 'change-request.md' not in written:
+                print('FAIL flows from the installed collection, run %d: exit %d, written %s\n%s%s' % (attempt, rc, written, out[-2000:], errs[-2000:]))
+                ok = False
+        with open(inventory) as handle:
+            text = handle.read()
+        own = os.path.join(work, 'inventory.yml')
+        with open(own, 'w') as handle:
+            handle.write(text.replace('all:\n  vars:\n', 'all:\n  vars:\n    portmatrix_flows_dir: from-inventory\n', 1))
+        rc, out, errs = run_in(['ansible-playbook', '-i', own, FQ + '.flows'], env, work)
+        if rc != 0 or not os.path.isfile(os.path.join(work, 'from-inventory', 'flows.json')):
+            print('FAIL flows: portmatrix_flows_dir set in the inventory was not used (exit %d)' % rc)
+            ok = False
+        if tree_files(root) != before:
+            print('FAIL flows wrote into the installed collection: %s' % sorted(set(tree_files(root)) - set(before)))
+            ok = False
+    finally:
+        shutil.rmtree(work)
+    if ok:
+        print('ok   flows from the installed collection: ./flows (twice) and the inventory\'s portmatrix_flows_dir')
+    return ok
+
+
+def run_in(cmd, env, cwd):
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
+                          universal_newlines=True, timeout=300, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--collections-path', required=True)
@@ -167,6 +214,8 @@ def main():
             failures += 1
     else:
         print('skip done-when check: plugins/lookup/ports.py does not exist yet')
+    if not flows_from_installed(env, root):
+        failures += 1
     return 1 if failures else 0
 
 

@@ -79,23 +79,23 @@ def render(role, specs):
             lines += ["| variable | type | default | description |", "|---|---|---|---|"]
             lines += option_rows(options)
             lines.append("")
-    if role != "peers":
-        lines += [
-            "## Use", "",
-            "```yaml",
-            "- hosts: all",
-            "  gather_facts: false",
-            "  tasks:",
-            "    - ansible.builtin.include_role:",
-            "        name: portmatrix.xenserver.%s" % role,
-            "      when: ...  # the hosts of this role's groups",
-            "```", "",
-            "Or run the whole estate with `ansible-playbook -i inventory portmatrix.xenserver.site`.",
-            "Groups, addresses, pools and the `portmatrix_*` variables: [portmatrix.xenserver.peers](../peers/README.md).",
-            "Guides: [docs/guides](../../docs/guides/).", "",
-            "Tags: `portmatrix`, `%s`. Check mode and diff mode are supported (the firewall change is shown as a diff)." % role,
-            "",
-        ]
+    lines += [
+        "## Use", "",
+        "```yaml",
+        "- hosts: all",
+        "  gather_facts: false",
+        "  tasks:",
+        "    - ansible.builtin.include_role:",
+        "        name: portmatrix.xenserver.%s" % role,
+        "      when: ...  # the hosts of this role's groups",
+        "```", "",
+        "Or run the whole estate with `ansible-playbook -i inventory portmatrix.xenserver.site`.",
+        "Groups, addresses, pools and the `portmatrix_*` variables that shape the firewall: "
+        "[docs/settings.md](../../docs/settings.md).",
+        "Guides: [docs/guides](../../docs/guides/).", "",
+        "Tags: `portmatrix`, `%s`. Check mode and diff mode are supported (the firewall change is shown as a diff)." % role,
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -119,32 +119,11 @@ def defaults_problems(role, specs):
     return problems
 
 
-def peers_problems():
-    """The portmatrix_* defaults documented by peers equal the ones its vars use."""
-    with open(os.path.join(ROLES, "peers", "vars", "main.yml")) as handle:
-        internal = yaml.safe_load(handle)["__peers_global_defaults"]
-    with open(os.path.join(ROLES, "peers", "meta", "argument_specs.yml")) as handle:
-        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    problems = []
-    for key, value in internal.items():
-        name = "portmatrix_" + key
-        if name not in options:
-            problems.append("peers: %s is not documented in meta/argument_specs.yml" % name)
-        elif key != "groups" and options[name].get("default") != value:
-            problems.append("peers: %s defaults to %r in vars/main.yml but %r in meta/argument_specs.yml"
-                            % (name, value, options[name].get("default")))
-    documented = text(options["portmatrix_groups"]["description"])
-    for component, group in internal["groups"].items():
-        if "%s: %s" % (component, group) not in documented:
-            problems.append("peers: portmatrix_groups does not document the default %s: %s" % (component, group))
-    return problems
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when a README is stale or defaults disagree")
     args = parser.parse_args(argv)
-    problems = peers_problems()
+    problems = []
     for role in sorted(os.listdir(ROLES)):
         spec_path = os.path.join(ROLES, role, "meta", "argument_specs.yml")
         if not os.path.exists(spec_path):

@@ -43,8 +43,7 @@ def rich_rules(plan):
     One rule per (group, family, port): rich rules take one port each, and the
     addresses sit in the ipset, so the count never multiplies by hosts."""
     rules = []
-    if plan.guard:
-        network, family, port = plan.guard
+    for network, family, port in plan.guards:
         rules.append('rule priority="%d" family="%s" source address="%s" port port="%d" protocol="tcp" accept'
                      % (GUARD_PRIORITY, FAMILY_NAMES[family], network, port))
     for group in plan.groups:

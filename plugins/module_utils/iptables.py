@@ -115,8 +115,9 @@ def render_chains(plan, family):
     chains = collections.OrderedDict()
     entry = []
     chains[ENTRY_CHAIN] = entry
-    if plan.guard and plan.guard[1] == family:
-        entry.append("-A %s -s %s -p tcp -m tcp --dport %d -j ACCEPT" % (ENTRY_CHAIN, plan.guard[0], plan.guard[2]))
+    for network, guard_family, port in plan.guards:
+        if guard_family == family:
+            entry.append("-A %s -s %s -p tcp -m tcp --dport %d -j ACCEPT" % (ENTRY_CHAIN, network, port))
     for group in plan.groups:
         networks = group.networks[family]
         if not networks:

@@ -25,9 +25,9 @@ _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 
 SourceGroup = collections.namedtuple("SourceGroup", ["name", "networks", "ports", "flows"])
 # networks: {4: [str], 6: [str]}; ports: {"tcp": (int, ...), "udp": (...)}; flows: (flow ids)
-Plan = collections.namedtuple("Plan", ["groups", "restricted", "guard", "families"])
+Plan = collections.namedtuple("Plan", ["groups", "restricted", "guards", "families"])
 # groups: tuple of SourceGroup; restricted: {"tcp": (...), "udp": (...)};
-# guard: (network str, family, port) or None; families: families with any address
+# guards: tuple of (network str, family, port), accepted first; families: families with any address
 
 
 class PlanError(ValueError):
@@ -172,13 +172,13 @@ def planned_flows(components, clustered=False, features=(), skip_features=(), ht
 def build_plan(components, peers=None, pool_peers=None, clustered=False, features=(),
                skip_features=(), https_only=False, port_options=None, nfsv3_ports=None,
                extra_rules=None, reject_unmatched=True, public_ports=DEFAULT_PUBLIC_PORTS,
-               guard=None):
+               guards=()):
     """Compute the Plan for one host.
 
     components: what this host plays (destinations).  peers: component -> addresses of
     the hosts playing it.  pool_peers: addresses of this host's own pool members (for
     same-pool and clustered-pool flows).  extra_rules: dicts with name, sources,
-    protocol, ports.  guard: (address, port) of the controller's SSH session, kept
+    protocol, ports.  guards: (address, port) pairs of the controllers' SSH, kept
     reachable whatever else the plan says.
     """
     peers = peers or {}
@@ -245,16 +245,20 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
             if keep:
                 restricted[protocol] = keep
 
-    guard_rule = None
-    if guard:
-        address, port = guard
-        network, family = parse_network(address)
-        guard_rule = (network, family, matrix.check_port(port))
+    guard_rules = []
+    for address, port in guards or ():
+        try:
+            network, family = parse_network(address)
+            rule = (network, family, matrix.check_port(port))
+        except (PlanError, matrix.MatrixError) as exc:
+            raise PlanError("guard: %s" % exc)
+        if rule not in guard_rules:
+            guard_rules.append(rule)
 
     built = tuple(SourceGroup(name, nets, _frozen_ports(ports), tuple(ids))
                   for name, (nets, ports, ids) in groups.items())
     families = tuple(f for f in (4, 6) if any(g.networks[f] for g in built))
-    return Plan(built, _frozen_ports(restricted), guard_rule, families)
+    return Plan(built, _frozen_ports(restricted), tuple(guard_rules), families)
 
 
 def rule_summary(plan):

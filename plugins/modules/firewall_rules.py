@@ -34,9 +34,11 @@ options:
   components:
     description:
       - The matrix components this host plays, for example V(pool_host) or V([nfs_filer, smb_filer]).
+      - Required with O(state=present) unless O(from_inventory=true); not needed to remove everything
+        (O(state=absent)).
     type: list
     elements: str
-    required: true
+    default: []
   peers:
     description:
       - Addresses (IPv4, IPv6, or CIDR networks) of the hosts playing each source component, as
@@ -135,12 +137,54 @@ options:
     default: ['22/tcp', '80/tcp', '443/tcp']
   ssh_guard:
     description:
-      - Keep the controller's SSH session reachable whatever the rules say, by accepting its
-        address (taken from C(SSH_CONNECTION)) on its SSH port first.
-      - The guard is part of the owned scope, so a run from another controller address replaces it and
-        reports a change.
+      - Keep the controllers' SSH reachable whatever the rules say, by accepting their addresses on the
+        SSH port first.
+      - The action plugin reads the address the current connection comes from on the connection itself,
+        before become (sudo drops C(SSH_CONNECTION) from the environment), and passes it with the
+        listed controllers as O(guard_sources). Without O(guard_sources), the module falls back to its
+        own C(SSH_CONNECTION).
+      - The guard is part of the owned scope. List every controller (in O(guard_sources), or in
+        C(portmatrix_controllers) with O(from_inventory)) so that a run from another one is not drift.
     type: bool
     default: true
+  guard_sources:
+    description:
+      - Addresses or networks of the controllers whose SSH the guard accepts. Filled by the action plugin
+        (the current connection's address plus C(portmatrix_controllers)); set it to add more.
+    type: list
+    elements: str
+    default: []
+  guard_port:
+    description:
+      - The SSH port the guard accepts O(guard_sources) on. The action plugin takes it from the connection.
+    type: int
+    default: 22
+  from_inventory:
+    description:
+      - Work out every argument from the inventory on the controller, with the engine of the collection.
+        It reads the components the host plays (its groups), its pool and pool members, the peers of each
+        component, and the host's C(portmatrix_*) variables (see the collection's docs/settings.md).
+        Arguments given in the task override what the engine computes.
+      - The whole inventory is checked once per play, before any host is changed; a bad value anywhere
+        fails every host of the play with a message naming the host and the variable.
+      - A host that serves no component, has C(portmatrix_manage_firewall=false) or a Windows connection
+        is not contacted; the result says why.
+      - Runs in the action plugin only (on the controller).
+    type: bool
+    default: false
+  expect_components:
+    description:
+      - With O(from_inventory), fail unless the host plays at least one of these components (the roles
+        use it to say which group a host is missing from).
+    type: list
+    elements: str
+    default: []
+  refresh:
+    description:
+      - With O(from_inventory), read the inventory again even when this play already did (after
+        C(add_host) or a changed C(portmatrix_addresses)).
+    type: bool
+    default: false
   backend:
     description:
       - V(auto) uses firewalld when it is running, else iptables.
@@ -211,8 +255,11 @@ EXAMPLES = r"""
 
 - name: Remove everything the collection put there
   portmatrix.xenserver.firewall_rules:
-    components: [license_server]
     state: absent
+
+- name: Every host of the play, worked out from the inventory (groups and portmatrix_* variables)
+  portmatrix.xenserver.firewall_rules:
+    from_inventory: true
 """
 
 RETURN = r"""
@@ -265,7 +312,7 @@ from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables impo
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction, TransactionError
 
 ARGUMENT_SPEC = dict(
-    components=dict(type="list", elements="str", required=True),
+    components=dict(type="list", elements="str", default=[]),
     peers=dict(type="dict", default={}),
     pool_peers=dict(type="list", elements="str", default=[]),
     clustered=dict(type="bool", default=False),
@@ -284,18 +331,30 @@ ARGUMENT_SPEC = dict(
     reject_unmatched=dict(type="bool", default=True),
     public_ports=dict(type="list", elements="str", default=["22/tcp", "80/tcp", "443/tcp"]),
     ssh_guard=dict(type="bool", default=True),
+    guard_sources=dict(type="list", elements="str", default=[]),
+    guard_port=dict(type="int", default=22),
+    # Consumed by the action plugin on the controller; accepted here so the module
+    # documents them and ignores them.
+    from_inventory=dict(type="bool", default=False),
+    expect_components=dict(type="list", elements="str", default=[]),
+    refresh=dict(type="bool", default=False),
     backend=dict(type="str", choices=["auto", "iptables", "firewalld"], default="auto"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     persist=dict(type="bool", default=True),
 )
 
 
-def controller_ssh():
-    """(address, port) of the SSH session this module runs over, or None."""
+def guards(params):
+    """(address, port) pairs the SSH guard accepts: what the action plugin passed, else the
+    SSH session this module runs over (SSH_CONNECTION, lost under sudo's env_reset)."""
+    if not params["ssh_guard"]:
+        return []
+    if params["guard_sources"]:
+        return [(source, params["guard_port"]) for source in params["guard_sources"]]
     words = os.environ.get("SSH_CONNECTION", "").split()
     if len(words) == 4:
-        return words[0], words[3]
-    return None
+        return [(words[0], words[3])]
+    return []
 
 
 def ipv6_enabled():
@@ -327,6 +386,8 @@ def main():
         binary = module.get_bin_path(argv[0]) or argv[0]
         return module.run_command([binary] + list(argv[1:]), data=data, binary_data=data is not None)
 
+    if state == "present" and not params["components"]:
+        module.fail_json(msg="components is required with state=present (or use from_inventory: true)")
     try:
         plan = planner.build_plan(
             components=params["components"],
@@ -342,7 +403,7 @@ def main():
             extra_rules=params["extra_rules"],
             reject_unmatched=params["reject_unmatched"],
             public_ports=params["public_ports"],
-            guard=controller_ssh() if params["ssh_guard"] else None,
+            guards=guards(params),
         )
     except planner.PlanError as exc:
         module.fail_json(msg=str(exc))

@@ -104,3 +104,28 @@ def peers_of(info, host):
         args["pool_peers"] = [a for h in hosts.values() if h.get("pool") == pool for a in (h["ipv4"], h["ipv6"])]
         args["clustered"] = bool(info["pools"][pool]["clustered"])
     return args
+
+
+class PlaybookRunner:
+    """Runs a playbook of the collection (or a file) against the lab's inventory; returns the
+    CompletedProcess (text)."""
+
+    def __init__(self, lab, collections):
+        self.lab = lab
+        self.collections = collections
+        self.binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+    def __call__(self, playbook, *args, **kwargs):
+        inventories = ["-i", self.lab.inventory_path]
+        for extra in kwargs.get("inventories", []):
+            inventories += ["-i", extra]
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_HOST_KEY_CHECKING="False",
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+        return subprocess.run([self.binary] + inventories + [playbook] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, env=env, cwd=kwargs.get("cwd"),
+                              timeout=kwargs.get("timeout", 600), check=False)
+
+
+@pytest.fixture(scope="session")
+def run_playbook(lab, collections_path):
+    return PlaybookRunner(lab, collections_path)

@@ -32,3 +32,9 @@ def test_role_readmes_are_fresh():
     result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "render_role_readmes.py"), "--check"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+def test_settings_doc_is_fresh():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "render_settings.py"), "--check"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    assert result.returncode == 0, result.stdout

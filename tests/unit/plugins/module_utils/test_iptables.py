@@ -30,7 +30,7 @@ COMMIT
 """
 
 PLAN = planner.build_plan(["pool_host"], peers={"xencenter": ["198.51.100.50"]},
-                          pool_peers=["198.51.100.11"], clustered=True, guard=("127.0.0.1", "22"))
+                          pool_peers=["198.51.100.11"], clustered=True, guards=[("127.0.0.1", "22")])
 
 
 def test_parse_filter_table_ignores_other_tables():

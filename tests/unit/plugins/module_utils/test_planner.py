@@ -88,7 +88,7 @@ def test_extra_rules():
     ({"components": ["nfs_filer"], "nfsv3_ports": ["abc"]}, "nfsv3_ports: bad port 'abc'"),
     ({"components": ["pool_host"], "public_ports": ["22"]}, "write PORT/PROTOCOL"),
     ({"components": ["pool_host"], "extra_rules": [{"name": "Bad-Name", "sources": [], "ports": [1]}]}, "extra rule name"),
-    ({"components": ["pool_host"], "guard": ("not-an-ip", 22)}, "not an IPv4/IPv6"),
+    ({"components": ["pool_host"], "guards": [("not-an-ip", 22)]}, "guard: "),
 ])
 def test_bad_input_is_refused(kwargs, message):
     with pytest.raises(planner.PlanError) as err:

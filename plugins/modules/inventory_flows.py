@@ -1,0 +1,88 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds the documentation only: inventory_flows runs on the controller
+# (plugins/action/inventory_flows.py).
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: inventory_flows
+author: portmatrix.xenserver maintainers (@portmatrix)
+version_added: 0.2.0
+short_description: The concrete flows of the whole inventory, per host pair and merged for change requests
+description:
+  - Runs on the controller and contacts no host. Works out every host's firewall from the inventory the way
+    P(portmatrix.xenserver.firewall_rules#module) does with C(from_inventory) (every host's C(portmatrix_*) variables
+    as the inventory and extra vars give them), checks all of it (a bad value fails with a message naming the host and
+    the variable), and expands the matrix into the flows between the hosts.
+  - With O(dest), writes C(flows.json), C(flows.csv) and C(flows.md) (one row per source host, destination host,
+    protocol and port) and C(change-request.json), C(change-request.csv) and C(change-request.md) (one row per source
+    group, destination group, protocol and port list, with every source and destination address; same-pool flows are
+    per pool), which is what a perimeter firewall change request needs.
+  - The portmatrix.xenserver.flows playbook runs it.
+options:
+  dest:
+    description:
+      - Directory to write the files into, created when missing. A relative path is relative to the directory
+        C(ansible-playbook) runs in (not to the playbook's directory).
+    type: path
+  targets:
+    description:
+      - Also return, per source host, the destinations it must reach (the verify playbook uses it).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - portmatrix.xenserver.attributes.controller
+seealso:
+  - module: portmatrix.xenserver.plan
+  - module: portmatrix.xenserver.firewall_rules
+"""
+
+EXAMPLES = r"""
+- name: Write the flows of this inventory into ./flows
+  portmatrix.xenserver.inventory_flows:
+    dest: flows
+"""
+
+RETURN = r"""
+hosts:
+  description: Hosts of the component groups.
+  returned: success
+  type: int
+flows:
+  description: Flows per host pair and port.
+  returned: success
+  type: int
+merged:
+  description: Rows of the change-request view.
+  returned: success
+  type: int
+managed:
+  description: Hosts whose firewall the collection manages.
+  returned: success
+  type: list
+  elements: str
+unmanaged:
+  description: Hosts that serve flows but are not managed (portmatrix_manage_firewall=false, Windows).
+  returned: success
+  type: list
+  elements: str
+dest:
+  description: The absolute directory the files went to.
+  returned: when O(dest) is given
+  type: str
+files:
+  description: The file names written (or that would be, in check mode).
+  returned: when O(dest) is given
+  type: list
+  elements: str
+targets:
+  description: Per source host, a list of destinations (dst, addresses, proto, port, flow).
+  returned: when O(targets=true)
+  type: dict
+"""

@@ -1,0 +1,93 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# This file holds the documentation only: rollout runs on the controller (plugins/action/rollout.py).
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rollout
+author: portmatrix.xenserver maintainers (@portmatrix)
+version_added: 0.2.0
+short_description: Check the whole inventory and order hosts so that a bad plan never reaches two hosts of a pool
+description:
+  - Runs on the controller and contacts no host. Checks every host's settings the way
+    P(portmatrix.xenserver.plan#module) does, then orders O(hosts) in batches for a play's C(serial) keyword.
+  - The first batch holds the canary (O(canary) hosts). Each later batch holds at most one host of each failure domain
+    (the members of one pool, or the hosts that serve the same components, such as every NFS filer), so that with
+    C(max_fail_percentage=0) a plan that breaks hosts stops after one host per pool. Hosts the collection does not manage
+    come last, in one batch.
+  - The site playbook and the drift playbook with C(portmatrix_enforce=true) use it.
+options:
+  hosts:
+    description:
+      - The hosts to order. The default is every host of the play (C(ansible_play_hosts_all), which honours
+        C(--limit)).
+    type: list
+    elements: str
+  canary:
+    description:
+      - How many hosts go first, alone in their batch (from different failure domains). V(0) for none.
+    type: int
+    default: 1
+  staged:
+    description:
+      - V(false) puts every host in one batch (no canary, no waves).
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - portmatrix.xenserver.attributes.controller
+seealso:
+  - module: portmatrix.xenserver.plan
+"""
+
+EXAMPLES = r"""
+# The first play sets the fact portmatrix_rollout on localhost (delegate_facts), which the
+# second play reads; run both with the same --limit.
+- name: Order the hosts
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Check the inventory and work out the batches
+      portmatrix.xenserver.rollout:
+      run_once: true
+      delegate_to: localhost
+      delegate_facts: true
+
+- name: Change them batch by batch
+  hosts: "{{ hostvars['localhost'].portmatrix_rollout.order }}"
+  serial: "{{ hostvars['localhost'].portmatrix_rollout.batches }}"
+  max_fail_percentage: 0
+  order: inventory
+  gather_facts: false
+  tasks:
+    - name: Apply
+      portmatrix.xenserver.firewall_rules:
+        from_inventory: true
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: The same plan as the fact C(portmatrix_rollout) (order, batches, waves).
+  returned: success
+  type: dict
+order:
+  description: The hosts, in the order they are changed.
+  returned: success
+  type: list
+  elements: str
+batches:
+  description: Batch sizes for C(serial).
+  returned: success
+  type: list
+  elements: int
+waves:
+  description: The hosts of each batch.
+  returned: success
+  type: list
+  elements: list
+"""

@@ -1,0 +1,584 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller engine: the inventory in, every host's firewall call and the flows out.
+
+Pure functions over plain data, no Ansible: the action plugins gather the inventory's
+groups and each host's variables, this module does the rest, once per play.
+
+- build_estate(): who plays what (groups -> components), each host's pool and addresses
+  (names resolved here), who is managed; every problem of every host at once.
+- host_call(): one host's firewall_rules arguments from the estate and its settings.
+- flows(): the concrete flows (source host, destination host, protocol, port).
+- merged_flows(): the same per (source group, destination group, protocol, ports), for
+  perimeter change requests.
+
+Everything is linear in hosts: peers per component and pool members are indexed once.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import difflib
+import ipaddress
+import socket
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import settings as settings_mod
+
+WINDOWS_CONNECTIONS = ("winrm", "psrp")
+# What build_estate reads of every host (besides the estate-wide settings).
+ESTATE_VARS = ("portmatrix_addresses", "ansible_host", "portmatrix_pool", "portmatrix_manage_firewall",
+               "ansible_connection", "ansible_shell_type") + settings_mod.ESTATE_SETTINGS
+POOL_SCOPES = ("same_pool", "clustered_pool")
+
+
+class EngineError(ValueError):
+    """The inventory cannot be planned; messages name the host and the variable."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        ValueError.__init__(self, "\n".join(self.messages))
+
+
+Host = collections.namedtuple("Host", ["name", "components", "pool", "addresses", "managed", "windows"])
+Estate = collections.namedtuple("Estate", [
+    "hosts",            # OrderedDict name -> Host, for every host of a component group
+    "group_map",        # component -> [inventory groups]
+    "clustered_pools",  # sorted list of pool names
+    "by_component",     # component -> [addresses of every host playing it]
+    "pool_members",     # pool -> [pool host names]
+    "warnings",         # [str]
+])
+
+
+# ---- addresses ---------------------------------------------------------------------------
+
+def resolve_name(name):
+    """getaddrinfo, IPv4 and IPv6: the addresses of a name, [] when it does not resolve."""
+    try:
+        infos = socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM)
+    except (socket.gaierror, socket.herror, UnicodeError, OSError):
+        return []
+    found = []
+    for info in infos:
+        try:
+            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        except ValueError:
+            continue
+        if address.version == 6 and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if address.is_link_local:
+            continue
+        if str(address) not in found:
+            found.append(str(address))
+    return found
+
+
+def address_entry(entry, resolver=resolve_name):
+    """An address, network or name -> canonical addresses/networks; [] when a name does not resolve."""
+    text = str(entry).strip()
+    try:
+        return [str(ipaddress.ip_address(text))]
+    except ValueError:
+        pass
+    try:
+        return [str(ipaddress.ip_network(text, strict=False))]
+    except ValueError:
+        pass
+    if not text or "/" in text or " " in text:
+        return []
+    return resolver(text)
+
+
+def family(address):
+    return 6 if ":" in address else 4
+
+
+# ---- the estate --------------------------------------------------------------------------
+
+def _is_windows(raw):
+    return (str(raw.get("ansible_connection") or "") in WINDOWS_CONNECTIONS
+            or str(raw.get("ansible_shell_type") or "") == "powershell")
+
+
+def _estate_settings(hosts_raw, extra):
+    """The estate-wide settings: every host that sets one must agree (they belong in group_vars/all)."""
+    values, seen_on, errors = {}, {}, []
+    for name in settings_mod.ESTATE_SETTINGS:
+        for host, raw in list(hosts_raw.items()) + [("(the play)", extra)]:
+            if name not in raw:
+                continue
+            try:
+                value = settings_mod.check(name, raw[name])
+            except ValueError as exc:
+                errors.append("%s: %s %s" % (host, name, exc))
+                continue
+            if name in values and values[name] != value:
+                errors.append("%s differs between %s and %s: set it once for the whole inventory "
+                              "(group_vars/all)" % (name, seen_on[name], host))
+                continue
+            values.setdefault(name, value)
+            seen_on.setdefault(name, host)
+        values.setdefault(name, settings_mod.SETTINGS[name].default)
+    return values, errors
+
+
+def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name):
+    """The estate of an inventory.
+
+    groups: inventory group -> [host names] (Ansible's ``groups``).  hosts_raw: host ->
+    {variable: value} holding at least the ESTATE_VARS a host defines, for every host
+    of a component group.  extra: estate-wide settings of the play (extra vars).
+    Raises EngineError with every problem found."""
+    extra = extra or {}
+    estate_values, errors = _estate_settings(hosts_raw, extra)
+    group_map = settings_mod.group_map(estate_values["portmatrix_groups"])
+    user_groups = estate_values["portmatrix_groups"]
+    for component, names in user_groups.items():
+        for group in names:
+            if group not in groups:
+                close = difflib.get_close_matches(group, [g for g in groups if g not in ("all", "ungrouped")], 3)
+                errors.append("portmatrix_groups: %s -> %r: no such inventory group%s"
+                              % (component, group, " (did you mean %s?)" % ", ".join(close) if close else ""))
+    clustered = sorted(set(estate_values["portmatrix_clustered_pools"]))
+
+    components_of = collections.OrderedDict()
+    for component, names in group_map.items():
+        for group in names:
+            for host in groups.get(group) or []:
+                played = components_of.setdefault(host, [])
+                if component not in played:
+                    played.append(component)
+
+    hosts = collections.OrderedDict()
+    resolved = {}
+    unpooled = []
+    for name in sorted(components_of):
+        raw = hosts_raw.get(name, {})
+        problems = []
+        try:
+            entries = settings_mod.check("portmatrix_addresses", raw["portmatrix_addresses"]) \
+                if "portmatrix_addresses" in raw else None
+            source = "portmatrix_addresses"
+        except ValueError as exc:
+            problems.append("%s: portmatrix_addresses %s" % (name, exc))
+            entries, source = [], "portmatrix_addresses"
+        if entries is None:
+            if raw.get("ansible_host") not in (None, ""):
+                entries, source = [str(raw["ansible_host"]).strip()], "ansible_host"
+            else:
+                entries, source = [name], "the inventory name"
+        addresses = []
+        for entry in entries:
+            if entry not in resolved:
+                resolved[entry] = address_entry(entry, resolver)
+            if not resolved[entry]:
+                problems.append("%s: %r (from %s) is neither an IPv4/IPv6 address or network nor a name that "
+                                "resolves on the controller" % (name, entry, source))
+            for address in resolved[entry]:
+                if address not in addresses:
+                    addresses.append(address)
+        if not entries and not problems:
+            problems.append("%s: no address (%s is empty)" % (name, source))
+        try:
+            pool = settings_mod.check("portmatrix_pool", raw["portmatrix_pool"]) if "portmatrix_pool" in raw \
+                else settings_mod.SETTINGS["portmatrix_pool"].default
+        except ValueError as exc:
+            problems.append("%s: portmatrix_pool %s" % (name, exc))
+            pool = None
+        try:
+            manage = settings_mod.check("portmatrix_manage_firewall", raw.get("portmatrix_manage_firewall", True))
+        except ValueError as exc:
+            problems.append("%s: portmatrix_manage_firewall %s" % (name, exc))
+            manage = False
+        errors.extend(problems)
+        windows = _is_windows(raw)
+        components = tuple(components_of[name])
+        if "pool_host" in components and "portmatrix_pool" not in raw:
+            unpooled.append(name)
+        hosts[name] = Host(name, components, pool, tuple(addresses), bool(manage and not windows), windows)
+    if errors:
+        raise EngineError(errors)
+
+    by_component = collections.OrderedDict((c, []) for c in group_map)
+    pool_members = collections.OrderedDict()
+    for host in hosts.values():
+        for component in host.components:
+            by_component[component].extend(host.addresses)
+        if "pool_host" in host.components:
+            pool_members.setdefault(host.pool, []).append(host.name)
+    for component in by_component:  # host-name order, IPv4 before IPv6 (no numeric sort: n log n)
+        addresses = _unique(by_component[component])
+        by_component[component] = [a for a in addresses if ":" not in a] + [a for a in addresses if ":" in a]
+
+    warnings = []
+    if unpooled:
+        warnings.append("pool host(s) with no portmatrix_pool, put in pool %r: %s"
+                        % (settings_mod.SETTINGS["portmatrix_pool"].default, _some(unpooled)))
+    for pool in clustered:
+        members = pool_members.get(pool, [])
+        if len(members) == 1:
+            warnings.append("clustered pool %r has one member (%s): clustering needs at least two" % (pool, members[0]))
+        elif not members:
+            warnings.append("portmatrix_clustered_pools names %r, which no pool host is in" % pool)
+    for component, names in user_groups.items():
+        if all(not groups.get(g) for g in names if g in groups) and all(g in groups for g in names):
+            warnings.append("component %s: group(s) %s have no hosts" % (component, ", ".join(names)))
+    return Estate(hosts, group_map, clustered, by_component, pool_members, warnings)
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+def _some(names, limit=10):
+    names = sorted(names)
+    return ", ".join(names[:limit]) + (" and %d more" % (len(names) - limit) if len(names) > limit else "")
+
+
+# ---- one host's call ---------------------------------------------------------------------
+
+def _by_family(addresses, families):
+    if 4 in families and 6 in families:
+        return addresses  # shared, not copied: the lists of the estate are read only
+    return [a for a in addresses if family(a) in families]
+
+
+def nfsv3_port_specs(ports):
+    """portmatrix_nfsv3_ports -> the module's PORT/PROTOCOL list (lockd's TCP and UDP ports differ)."""
+    specs = []
+    for protocol, keys in (("tcp", ("mountd", "statd", "lockd_tcp")), ("udp", ("mountd", "statd", "lockd_udp"))):
+        for port in sorted(set(ports[k] for k in keys if ports.get(k) is not None)):
+            specs.append("%d/%s" % (port, protocol))
+    return specs
+
+
+def host_call(estate, host, values):
+    """The firewall_rules arguments of one host, and what the roles need to know of it.
+
+    values: the host's checked settings (settings.read()).  Returns a dict with
+    ``manage`` (whether a call is made), ``args`` (the module's arguments), ``served``
+    (the components it serves as a destination), ``pool``, ``addresses`` and
+    ``settings`` (the resolved values the roles act on)."""
+    info = estate.hosts.get(host) or Host(host, (), values["portmatrix_pool"], (), False, False)
+    features = list(values["portmatrix_features"])
+    skip = list(values["portmatrix_skip_features"])
+    clustered = info.pool in estate.clustered_pools and "pool_host" in info.components
+    active = planner.active_flows(info.components, features, skip, clustered=True)
+    served = [c for c in info.components if any(f.destination == c for f in active)]
+    families = values["portmatrix_address_families"]
+    strict = values["portmatrix_strict"] and "pool_host" in served
+    https_only = values["portmatrix_https_only"] and "pool_host" in served
+    sources = _unique(f.source for f in active
+                      if not (f.source == "pool_host" and f.scope in POOL_SCOPES))
+    peers = collections.OrderedDict(
+        (c, _by_family(estate.by_component.get(c, []), families)) for c in sources)
+    pool_peers = []
+    if "pool_host" in served:
+        for member in estate.pool_members.get(info.pool, []):
+            if member != host:
+                pool_peers.extend(estate.hosts[member].addresses)
+    nfsv3 = values["portmatrix_nfsv3_ports"]
+    nfs_pinned = "nfs_filer" in served and "nfsv3" not in skip and bool(nfsv3)
+    extra = []
+    if strict and values["portmatrix_admin_sources"]:
+        extra.append({"name": "admin", "sources": list(values["portmatrix_admin_sources"]), "protocol": "tcp",
+                      "ports": [22, 443] + ([] if https_only else [80])})
+    if ("license_server" in served and "license_admin" in features
+            and values["portmatrix_license_admin_sources"]):
+        extra.append({"name": "license_admin", "sources": list(values["portmatrix_license_admin_sources"]),
+                      "protocol": "tcp", "ports": [8082, 8083]})
+    extra.extend(values["portmatrix_extra_rules"])
+    args = collections.OrderedDict([
+        ("components", served),
+        ("peers", peers),
+        ("pool_peers", _by_family(_unique(pool_peers), families)),
+        ("clustered", clustered),
+        ("features", features),
+        ("skip_features", skip),
+        ("https_only", https_only),
+        ("cluster_daemon_port", values["portmatrix_cluster_daemon_port"]),
+        ("license_vendor_daemon_port", values["portmatrix_license_vendor_daemon_port"]),
+        ("nfsv3_ports", nfsv3_port_specs(nfsv3) if nfs_pinned else []),
+        ("extra_rules", extra),
+        ("backend", values["portmatrix_firewall_backend"]),
+        ("persist", values["portmatrix_firewall_persist"]),
+    ])
+    if strict:
+        args["public_ports"] = []
+    return {
+        "host": host,
+        "manage": bool(info.managed and served),
+        "windows": info.windows,
+        "components": list(info.components),
+        "served": served,
+        "pool": info.pool,
+        "addresses": list(info.addresses),
+        "args": args,
+        "settings": {
+            "https_only": https_only,
+            "strict": strict,
+            "nfsv3_ports": dict(nfsv3) if nfs_pinned else {},
+            "license_vendor_daemon_port": values["portmatrix_license_vendor_daemon_port"],
+            "families": list(families),
+            "controllers": list(values["portmatrix_controllers"]),
+        },
+    }
+
+
+def check_call(call):
+    """Plan the call as the module will (planner.build_plan), so that a bad value fails on
+    the controller before any host changes.  Returns the planner's error text or None.
+
+    Peer addresses are left out: build_estate made them, canonical, from checked entries,
+    and parsing every peer again for every host would make the check quadratic."""
+    args = call["args"]
+    try:
+        planner.build_plan(
+            components=args["components"], peers=dict((c, []) for c in args["peers"]), pool_peers=[],
+            clustered=args["clustered"], features=args["features"], skip_features=args["skip_features"],
+            https_only=args["https_only"],
+            port_options={"cluster_daemon_port": args["cluster_daemon_port"],
+                          "license_vendor_daemon_port": args["license_vendor_daemon_port"]},
+            nfsv3_ports=args["nfsv3_ports"], extra_rules=args["extra_rules"],
+            public_ports=args.get("public_ports", planner.DEFAULT_PUBLIC_PORTS))
+    except planner.PlanError as exc:
+        return str(exc)
+    return None
+
+
+def plan_hosts(estate, settings_by_host):
+    """Every host's call: {host: call}.  settings_by_host: host -> raw variables.
+    Raises EngineError naming every host with a bad setting or an unplannable call."""
+    calls, errors = collections.OrderedDict(), []
+    for host, raw in settings_by_host.items():
+        try:
+            values = settings_mod.read(host, raw)
+        except settings_mod.SettingsError as exc:
+            errors.extend(exc.messages)
+            continue
+        call = host_call(estate, host, values)
+        problem = check_call(call) if call["manage"] or call["served"] else None
+        if problem:
+            errors.append("%s: %s" % (host, problem))
+            continue
+        calls[host] = call
+    if errors:
+        raise EngineError(errors)
+    return calls
+
+
+# ---- flows -------------------------------------------------------------------------------
+
+DestinationFlow = collections.namedtuple("DestinationFlow", [
+    "flow", "feature", "purpose", "scope", "dst", "dst_component", "src_component", "sources", "proto", "ports"])
+# One matrix flow (or extra rule) into one destination host, with every source of it:
+# sources is a tuple of host names, or for an extra rule ("", addresses...).
+
+
+def destination_flows(estate, calls):
+    """Every flow into every destination host with its source hosts, from each call: linear
+    in hosts (the sources of a component or a pool are shared, not copied per pair)."""
+    by_component = dict((c, tuple(h.name for h in estate.hosts.values() if c in h.components))
+                        for c in estate.group_map)
+    by_pool = dict((pool, tuple(members)) for pool, members in estate.pool_members.items())
+    found = []
+    for dst, call in calls.items():
+        if not call["served"]:
+            continue
+        args = call["args"]
+        info = estate.hosts.get(dst)
+        planned = planner.planned_flows(
+            args["components"], args["clustered"], args["features"], args["skip_features"], args["https_only"],
+            {"cluster_daemon_port": args["cluster_daemon_port"],
+             "license_vendor_daemon_port": args["license_vendor_daemon_port"]},
+            args["nfsv3_ports"])
+        for flow, by_protocol in planned:
+            if flow.source == "pool_host" and flow.scope in POOL_SCOPES:
+                sources = by_pool.get(info.pool if info else None, ())
+            else:
+                sources = by_component.get(flow.source, ())
+            for proto, ports in by_protocol.items():
+                found.append(DestinationFlow(flow.id, flow.feature, flow.purpose, flow.scope, dst, flow.destination,
+                                             flow.source, sources, proto, tuple(ports)))
+        for rule in args["extra_rules"]:
+            if rule["sources"]:
+                found.append(DestinationFlow("extra:" + rule["name"], "extra", "extra rule " + rule["name"], "any",
+                                             dst, "", "", ("",) + tuple(rule["sources"]), rule["protocol"],
+                                             tuple(sorted(set(rule["ports"])))))
+    return found
+
+
+def _is_extra(flow):
+    return flow.sources[:1] == ("",)
+
+
+Pair = collections.namedtuple("Pair", [
+    "src", "src_component", "dst", "dst_component", "proto", "ports", "flows", "purpose", "addresses"])
+# One source host (src "" for an extra rule, whose addresses are in `addresses`), one
+# destination host and protocol, with the ports and flows between them.
+
+
+def pairs(estate, calls, dest_flows=None):
+    """Every (source host, destination host, protocol), ports and flows merged, destination by
+    destination (a generator: the flows playbook streams them into its per-pair files, whose
+    size grows with sources times destinations).  Flows into a destination that share their
+    source hosts are merged first, so each source host is visited once per set of sources."""
+    by_dst = collections.OrderedDict()
+    for f in dest_flows if dest_flows is not None else destination_flows(estate, calls):
+        by_dst.setdefault(f.dst, []).append(f)
+    for dst, items in by_dst.items():
+        groups = collections.OrderedDict()  # (id of the source tuple, protocol, extra rule) -> merged
+        for f in items:
+            key = (id(f.sources), f.proto, f.flow if _is_extra(f) else "")
+            entry = groups.get(key)
+            if entry is None:
+                entry = groups[key] = [f, set(), [], []]
+            entry[1].update(f.ports)
+            if f.flow not in entry[2]:
+                entry[2].append(f.flow)
+                entry[3].append(f.purpose)
+        for f, ports, flow_ids, purposes in groups.values():
+            ports, flow_ids, purpose = tuple(sorted(ports)), tuple(flow_ids), "; ".join(purposes)
+            if _is_extra(f):
+                yield Pair("", "", dst, f.dst_component, f.proto, ports, flow_ids, purpose, f.sources[1:])
+                continue
+            for src in f.sources:
+                if src != dst:
+                    yield Pair(src, f.src_component, dst, f.dst_component, f.proto, ports, flow_ids, purpose, None)
+
+
+def pair_rows(estate, calls, dest_flows=None):
+    """pairs() as plain rows (JSON-ready dicts)."""
+    rows = []
+    for p in pairs(estate, calls, dest_flows):
+        src, dst = estate.hosts.get(p.src), estate.hosts.get(p.dst)
+        rows.append({
+            "src": p.src, "src_component": p.src_component,
+            "src_addresses": list(src.addresses) if src else list(p.addresses),
+            "src_windows": bool(src and src.windows),
+            "dst": p.dst, "dst_component": p.dst_component, "dst_addresses": list(dst.addresses) if dst else [],
+            "dst_managed": bool(calls[p.dst]["manage"]), "proto": p.proto, "ports": list(p.ports),
+            "flows": list(p.flows), "purpose": p.purpose,
+        })
+    return rows
+
+
+def merged_flows(estate, calls, dest_flows=None):
+    """Flows merged for a perimeter change request: one row per (source group, destination
+    group, protocol, ports, pool) with every source and destination address.  Ports are
+    first gathered per destination host, so that hosts serving the same ports share a
+    row; same-pool flows stay per pool, so a request never opens them between pools.
+    Linear in hosts: sources are taken per component or pool, never per pair."""
+    group_of = dict((c, "/".join(gs)) for c, gs in estate.group_map.items())
+    per_host = collections.OrderedDict()  # (source group, dst, dst component, protocol, pool) -> entry
+    for f in dest_flows if dest_flows is not None else destination_flows(estate, calls):
+        dst = estate.hosts.get(f.dst)
+        pool = dst.pool if f.scope in POOL_SCOPES and dst else ""
+        extra = _is_extra(f)
+        src_group = "(extra rule %s)" % f.flow[6:] if extra else group_of.get(f.src_component, "")
+        key = (src_group, f.dst, f.dst_component, f.proto, pool)
+        entry = per_host.get(key)
+        if entry is None:
+            entry = per_host[key] = {"ports": set(), "flows": [], "sources": {}}
+        entry["ports"].update(f.ports)
+        if f.flow not in entry["flows"]:
+            entry["flows"].append(f.flow)
+        entry["sources"][id(f.sources)] = f.sources  # the shared tuples of destination_flows()
+    merged = collections.OrderedDict()
+    for (src_group, dst, dst_component, proto, pool), entry in per_host.items():
+        ports = tuple(sorted(entry["ports"]))
+        key = (src_group, group_of.get(dst_component, ""), proto, ports, pool)
+        row = merged.get(key)
+        if row is None:
+            row = merged[key] = {
+                "source_group": key[0], "destination_group": key[1], "protocol": proto, "ports": list(ports),
+                "pool": pool, "flows": [], "source_sets": {}, "destination_hosts": set()}
+        row["flows"].extend(f for f in entry["flows"] if f not in row["flows"])
+        for key_id, sources in entry["sources"].items():
+            row["source_sets"].setdefault(key_id, (sources, set()))[1].add(dst)
+        row["destination_hosts"].add(dst)
+    rows = []
+    for row in merged.values():
+        hosts, addresses = set(), set()
+        for sources, dsts in row.pop("source_sets").values():
+            if sources[:1] == ("",):
+                addresses.update(sources[1:])
+                continue
+            # a host is never its own source: sources used for one destination lose that one
+            hosts.update(sources if len(dsts) > 1 else set(sources) - dsts)
+        if not hosts and not addresses:
+            continue
+        for name in hosts:
+            addresses.update(estate.hosts[name].addresses)
+        destinations = set()
+        for name in row["destination_hosts"]:
+            destinations.update(estate.hosts[name].addresses if name in estate.hosts else ())
+        row["sources"] = sorted(addresses, key=_address_key)
+        row["destinations"] = sorted(destinations, key=_address_key)
+        row["source_hosts"] = sorted(hosts)
+        row["destination_hosts"] = sorted(row["destination_hosts"])
+        rows.append(row)
+    return rows
+
+
+_ADDRESS_KEYS = {}
+
+
+def _address_key(text):
+    """Sort key of an address or network (IPv4 first, numerically); cached, since the same
+    addresses are sorted again in every merged row."""
+    key = _ADDRESS_KEYS.get(text)
+    if key is None:
+        network = ipaddress.ip_network(u"%s" % text, strict=False)
+        key = _ADDRESS_KEYS[text] = (network.version, int(network.network_address), network.prefixlen)
+    return key
+
+
+# ---- rollout -----------------------------------------------------------------------------
+
+def failure_domain(call):
+    """Hosts that must not change together: a pool's members, or the hosts serving the same
+    components (every NFS filer, every license server, ...)."""
+    if "pool_host" in call["served"]:
+        return "pool " + str(call["pool"])
+    return "components " + ",".join(sorted(call["served"]))
+
+
+def rollout(calls, hosts, canary=1):
+    """Batches for a safe rollout over `hosts` (in this order of preference): first `canary`
+    host(s) alone, then waves that take at most one host of each failure domain (a pool, or
+    the hosts of the same components), so that a bad plan stops after one host per pool.
+    Hosts without a managed call change nothing and come last, in one batch.
+
+    Returns {"order": [hosts], "batches": [sizes], "waves": [[hosts]]}."""
+    domains = collections.OrderedDict()
+    idle = []
+    for host in hosts:
+        call = calls.get(host)
+        if call and call["manage"]:
+            domains.setdefault(failure_domain(call), []).append(host)
+        else:
+            idle.append(host)
+    waves = []
+    queues = [list(members) for members in domains.values()]
+    if queues and canary:
+        first = []
+        for queue in queues:  # the canaries come from different domains
+            if len(first) < canary and queue:
+                first.append(queue.pop(0))
+        waves.append(first)
+    while any(queues):
+        waves.append([queue.pop(0) for queue in queues if queue])
+    if idle:
+        waves.append(idle)
+    order = [host for wave in waves for host in wave]
+    return {"order": order, "batches": [len(wave) for wave in waves] or [1], "waves": waves}

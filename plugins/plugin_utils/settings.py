@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine's inputs: every host variable that shapes a host's firewall, in one table.
+
+This is the single source of the ``portmatrix_*`` variables: their names, types,
+defaults and documentation (docs/settings.md is rendered from it, and the roles'
+documentation points here).  Values are checked here, with messages that name the
+host and the variable, never a flow.  Controller-only, pure: plain data in, plain
+data out, no Ansible imports.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import re
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
+
+
+class SettingsError(ValueError):
+    """One or more variables have values the engine cannot use."""
+
+    def __init__(self, messages):
+        self.messages = list(messages)
+        ValueError.__init__(self, "\n".join(self.messages))
+
+
+Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
+# kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
+# read from every host and required to agree) or "host".
+
+NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
+BACKENDS = ("auto", "iptables", "firewalld", "nftables")
+_GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def default_groups():
+    """component -> inventory group: the component's name in the plural."""
+    return collections.OrderedDict((c, c + "s") for c in matrix.COMPONENTS)
+
+
+SETTINGS = collections.OrderedDict((s.name, s) for s in [
+    Setting("portmatrix_groups", "groups", {}, "estate",
+            "Inventory group (or list of groups) per component, merged over the defaults (the component's "
+            "name plus C(s): C(pool_hosts), C(nfs_filers), ...), so that an existing inventory keeps its own "
+            "group names. Every group named here must exist in the inventory."),
+    Setting("portmatrix_clustered_pools", "str_list", [], "estate",
+            "Names of the pools that are clustered (GFS2). Clustering flows are opened only inside these pools."),
+    Setting("portmatrix_addresses", "addresses", None, "host",
+            "The host's addresses as its peers see them: IPv4, IPv6, CIDR networks or names (resolved on the "
+            "controller, IPv4 and IPv6). Takes precedence over C(ansible_host), which takes precedence over the "
+            "inventory name."),
+    Setting("portmatrix_pool", "str", "default", "host",
+            "The resource pool of a pool host. Intra-pool flows (management API, clustering, HA) are allowed "
+            "only between pool hosts with the same value."),
+    Setting("portmatrix_address_families", "families", [4, 6], "host",
+            "The address families this host filters (V([4]), V([6]) or V([4, 6])); peer addresses of other "
+            "families are left out of its rules."),
+    Setting("portmatrix_manage_firewall", "bool", True, "host",
+            "V(false) makes the host a peer only: its addresses are used by the others, its firewall and files "
+            "are left alone and it is never contacted (NAS appliances). Windows hosts are never managed."),
+    Setting("portmatrix_firewall_backend", "backend", "auto", "host",
+            "The firewall_rules backend: V(auto), V(iptables), V(firewalld) or V(nftables)."),
+    Setting("portmatrix_firewall_persist", "bool", True, "host",
+            "Save the rules so that they survive a reboot."),
+    Setting("portmatrix_features", "features", [], "host",
+            "Optional features this host serves, for example V(ha), V(nbd), V(vxlan) on pool hosts, "
+            "V(license_admin) on license servers, V(wlb) on the Workload Balancing appliance (an api_client)."),
+    Setting("portmatrix_skip_features", "features", [], "host",
+            "Features of the vendor matrix this host does not serve, for example V(nfsv3) on a filer that "
+            "serves NFSv4 only, V(smb) or V(iscsi)."),
+    Setting("portmatrix_https_only", "bool", False, "host",
+            "Pool hosts: close TCP port 80 the vendor's way (C(xe host-param-set https-only=true), done by the "
+            "pool_host role) and leave 80 out of the management-API flows."),
+    Setting("portmatrix_strict", "bool", False, "host",
+            "Pool hosts: SSH (22) and the management API (80, 443) only from the matrix's sources and "
+            "O(portmatrix_admin_sources), instead of from everyone as on a stock host."),
+    Setting("portmatrix_admin_sources", "addresses", [], "host",
+            "Pool hosts in strict mode: further sources (addresses or networks) allowed on 22, 443 (and 80)."),
+    Setting("portmatrix_license_admin_sources", "addresses", [], "host",
+            "License servers with the V(license_admin) feature: further sources allowed on the administration "
+            "console (8082) and web services (8083), besides XenCenter hosts."),
+    Setting("portmatrix_license_vendor_daemon_port", "port", 7279, "host",
+            "License servers: the CITRIX vendor daemon port (C(PORT=) on the VENDOR line of the license file)."),
+    Setting("portmatrix_cluster_daemon_port", "port", 8892, "host",
+            "Pool hosts of clustered pools: the cluster daemon port. The vendor's page says 8892; xapi's source "
+            "(xapi_clusterd_port) uses 8896. Check your hosts."),
+    Setting("portmatrix_nfsv3_ports", "nfsv3_ports",
+            collections.OrderedDict([("mountd", 892), ("statd", 662), ("statd_outgoing", 2020),
+                                     ("lockd_tcp", 32803), ("lockd_udp", 32769)]), "host",
+            "NFS filers: the pinned NFSv3 side ports (keys mountd, statd, statd_outgoing, lockd_tcp, lockd_udp), "
+            "written by the storage_filer role to C(/etc/nfs.conf) or C(/etc/sysconfig/nfs) and opened to pool "
+            "hosts. V({}) leaves them unpinned: random ports that no rule can name, so only 2049 and 111 open."),
+    Setting("portmatrix_extra_rules", "extra_rules", [], "host",
+            "Further flows to this host, as the firewall_rules module's C(extra_rules) (name, sources, protocol, "
+            "ports), in the same atomic change."),
+    Setting("portmatrix_controllers", "addresses", [], "host",
+            "Addresses or networks of every controller that runs the collection (AWX/AAP execution nodes, "
+            "bastions). Their SSH is always accepted (the SSH guard), so that a run from another one is not "
+            "drift. The address the current connection comes from is always added."),
+])
+
+# Variables of earlier releases: a host that still sets one gets an error naming the new one.
+RENAMED = collections.OrderedDict([
+    ("pool_host_https_only", "portmatrix_https_only"),
+    ("pool_host_strict", "portmatrix_strict"),
+    ("pool_host_admin_sources", "portmatrix_admin_sources"),
+    ("pool_host_features", "portmatrix_features"),
+    ("storage_filer_nfsv4", "portmatrix_skip_features (add nfsv4 to skip it)"),
+    ("storage_filer_nfsv3", "portmatrix_skip_features (add nfsv3 to skip it)"),
+    ("storage_filer_smb", "portmatrix_skip_features (add smb to skip it)"),
+    ("storage_filer_iscsi", "portmatrix_skip_features (add iscsi to skip it)"),
+    ("storage_filer_nfsv3_pin", "portmatrix_nfsv3_ports ({} leaves them unpinned)"),
+    ("storage_filer_nfsv3_ports", "portmatrix_nfsv3_ports"),
+    ("license_server_vendor_daemon_port", "portmatrix_license_vendor_daemon_port"),
+    ("license_server_admin_console", "portmatrix_features (add license_admin)"),
+    ("license_server_admin_sources", "portmatrix_license_admin_sources"),
+    ("infra_service_wlb", "portmatrix_features (add wlb on the WLB appliance)"),
+])
+
+ESTATE_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "estate")
+HOST_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "host")
+_MISSING = object()
+
+
+def _type_name(value):
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "the number %d" % value
+    if isinstance(value, str):
+        return "the string %r" % (value,)
+    if isinstance(value, dict):
+        return "a dictionary"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return "a %s" % type(value).__name__
+
+
+class _Bad(ValueError):
+    pass
+
+
+def _bool(value, name):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.strip().lower() in ("true", "yes", "on", "1")
+    raise _Bad("must be true or false, got %s" % _type_name(value))
+
+
+def _str(value, name):
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise _Bad("must be a name, got %s" % _type_name(value))
+    return str(value).strip()
+
+
+def _list(value, name, example):
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise _Bad("must be a list, for example %s, got %s" % (example, _type_name(value)))
+    return list(value)
+
+
+def _str_list(value, name):
+    items = _list(value, name, "[%s]" % (value if isinstance(value, str) and value else "prod1"))
+    for item in items:
+        if isinstance(item, (dict, list, tuple, bool)) or item is None or not str(item).strip():
+            raise _Bad("must be a list of names, got an item that is %s" % _type_name(item))
+    return [str(item).strip() for item in items]
+
+
+def _port(value, name):
+    try:
+        return matrix.check_port(value)
+    except matrix.MatrixError as exc:
+        raise _Bad(str(exc))
+
+
+def _families(value, name):
+    items = _list(value, name, "[4]" if str(value).strip() == "4" else "[4, 6]")
+    found = []
+    for item in items:
+        if isinstance(item, bool) or str(item).strip() not in ("4", "6"):
+            raise _Bad("must be a list of 4 and/or 6, got an item that is %s" % _type_name(item))
+        if int(item) not in found:
+            found.append(int(item))
+    if not found:
+        raise _Bad("must name at least one address family, 4 or 6")
+    return sorted(found)
+
+
+def _addresses(value, name):
+    # One entry or a list of entries; resolved by the engine, which knows the host.
+    if value is None:
+        return None
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        value = [value]
+    items = _list(value, name, "[192.0.2.10, 2001:db8::10]")
+    entries = []
+    for item in items:
+        if isinstance(item, (dict, list, tuple, bool)) or item is None or not str(item).strip():
+            raise _Bad("must be a list of addresses, networks or names, got an item that is %s" % _type_name(item))
+        entries.append(str(item).strip())
+    return entries
+
+
+def _features(value, name):
+    items = _str_list(value, name)
+    for item in items:
+        try:
+            matrix.check_feature(item)
+        except matrix.MatrixError as exc:
+            raise _Bad(str(exc))
+    return items
+
+
+def _backend(value, name):
+    text = _str(value, name)
+    if text not in BACKENDS:
+        raise _Bad("must be one of %s, got %r" % (", ".join(BACKENDS), text))
+    return text
+
+
+def _groups(value, name):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary from component to inventory group, for example "
+                   "{pool_host: xen_prod, nfs_filer: [netapp, linux_nfs]}, got %s" % _type_name(value))
+    found = collections.OrderedDict()
+    for component, groups in value.items():
+        try:
+            matrix.check_component(component)
+        except matrix.MatrixError as exc:
+            raise _Bad(str(exc))
+        names = [groups] if isinstance(groups, str) else groups
+        if not isinstance(names, (list, tuple)) or not names:
+            raise _Bad("%s: must be a group name or a list of group names, got %s" % (component, _type_name(groups)))
+        for group in names:
+            if not isinstance(group, str) or not _GROUP_NAME.match(group.strip()):
+                raise _Bad("%s: %r is not an inventory group name" % (component, group))
+        found[component] = [g.strip() for g in names]
+    return found
+
+
+def _nfsv3_ports(value, name):
+    if value is None or value == {} or value == []:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary with keys %s (or {} to leave them unpinned), got %s"
+                   % (", ".join(NFSV3_PORT_KEYS), _type_name(value)))
+    found = collections.OrderedDict()
+    for key, port in value.items():
+        if key not in NFSV3_PORT_KEYS:
+            raise _Bad("unknown key %r; valid keys: %s" % (key, ", ".join(NFSV3_PORT_KEYS)))
+        if port is None:
+            continue
+        try:
+            found[key] = matrix.check_port(port)
+        except matrix.MatrixError as exc:
+            raise _Bad("%s: %s" % (key, exc))
+    return found
+
+
+def _extra_rules(value, name):
+    rules = _list(value, name, "[{name: backup, sources: [192.0.2.0/24], ports: [10809]}]")
+    checked = []
+    for index, rule in enumerate(rules):
+        where = "item %d" % (index + 1)
+        if not isinstance(rule, dict):
+            raise _Bad("%s must be a dictionary with name, sources, protocol and ports, got %s"
+                       % (where, _type_name(rule)))
+        unknown = sorted(set(rule) - set(["name", "sources", "protocol", "ports"]))
+        if unknown:
+            raise _Bad("%s: unknown key(s) %s; valid: name, sources, protocol, ports" % (where, ", ".join(unknown)))
+        try:
+            checked.append({
+                "name": _str(rule.get("name"), name),
+                "sources": _addresses(rule.get("sources", []), name) or [],
+                "protocol": matrix.check_protocol(rule.get("protocol", "tcp")),
+                "ports": [matrix.check_port(p) for p in _list(rule.get("ports"), name, "[10809]")],
+            })
+        except (matrix.MatrixError, _Bad) as exc:
+            raise _Bad("%s: %s" % (where, exc))
+    return checked
+
+
+_CHECKS = {
+    "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
+    "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
+    "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules,
+}
+
+
+def check(name, value):
+    """The checked value of one variable; _Bad (a ValueError) with the reason otherwise."""
+    return _CHECKS[SETTINGS[name].kind](value, name)
+
+
+def read(host, raw, names=None):
+    """Checked settings of one host: {name: value}, the default where raw has none.
+
+    raw maps variable names to values (what the host's variables hold).  Every problem
+    is collected and raised at once as SettingsError, each message naming the host
+    and the variable."""
+    errors = []
+    values = collections.OrderedDict()
+    for name in names or SETTINGS:
+        value = raw.get(name, _MISSING)
+        if value is _MISSING:
+            values[name] = _copy(SETTINGS[name].default)
+            continue
+        try:
+            values[name] = check(name, value)
+        except _Bad as exc:
+            errors.append("%s: %s %s" % (host, name, exc))
+    for old, new in RENAMED.items():
+        if raw.get(old, _MISSING) is not _MISSING:
+            errors.append("%s: %s is no longer read; use %s" % (host, old, new))
+    if errors:
+        raise SettingsError(errors)
+    return values
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return collections.OrderedDict((k, _copy(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def group_map(groups_setting):
+    """component -> [inventory groups]: the defaults, with portmatrix_groups merged over them."""
+    found = collections.OrderedDict((c, [g]) for c, g in default_groups().items())
+    found.update(groups_setting or {})
+    return found

@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The playbooks as users run them, on the lab: what a first real use hit (issue 11).
+
+Each test names the defect it would have caught."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+import pytest
+
+NFS_FILES = ("/etc/nfs.conf", "/etc/sysconfig/nfs")
+
+
+def digest(lab, host, path):
+    done = lab.exec(host, ["sh", "-c", "test -e %s && sha256sum %s || echo missing" % (path, path)], check=True)
+    return done.stdout.split()[0]
+
+
+def accepted_logins(lab, host):
+    """sshd's 'Accepted publickey' lines of the host: how often anyone logged in."""
+    path = os.path.join(lab.host_dir(host), "sshd.log")
+    with open(path) as handle:
+        return sum(1 for line in handle if "Accepted publickey" in line)
+
+
+def host_vars_file(lab, name, hosts):
+    path = os.path.join(lab.state_dir, name + ".json")
+    with open(path, "w") as handle:
+        json.dump({"all": {"hosts": hosts}}, handle)
+    return path
+
+
+def assert_ok(done):
+    assert done.returncode == 0, done.stdout[-5000:]
+
+
+def test_unmanaged_filer_is_never_contacted_and_its_files_stay(lab, run_playbook):
+    """portmatrix_manage_firewall: false (a NAS appliance) still had its nfs.conf rewritten and nfs-server restarted."""
+    lab.reset(["filer"])
+    unmanaged = host_vars_file(lab, "unmanaged", {"filer": {"portmatrix_manage_firewall": False}})
+    files = dict((path, digest(lab, "filer", path)) for path in NFS_FILES)
+    zones = lab.exec("filer", ["firewall-cmd", "--list-all-zones"], check=True).stdout
+    logins = accepted_logins(lab, "filer")
+    for playbook, args in (("portmatrix.xenserver.site", []), ("portmatrix.xenserver.drift", [])):
+        done = run_playbook(playbook, "-l", "filer,pool-b1", *args, inventories=[unmanaged])
+        assert_ok(done)
+        assert "filer" in done.stdout
+    assert dict((path, digest(lab, "filer", path)) for path in NFS_FILES) == files
+    assert lab.exec("filer", ["firewall-cmd", "--list-all-zones"], check=True).stdout == zones
+    assert "pmx" not in lab.exec("filer", ["firewall-cmd", "--get-policies"], check=True).stdout
+    assert accepted_logins(lab, "filer") == logins, "the unmanaged filer was contacted"
+    assert accepted_logins(lab, "pool-b1") > 0  # the counter does count logins
+    lab.reset(["pool-b1"])
+
+
+def test_check_mode_on_a_filer_without_nfs_conf(lab, run_playbook):
+    """--check failed on a filer without /etc/nfs.conf ('Path /etc/nfs.conf does not exist')."""
+    lab.reset(["filer"])
+    lab.exec("filer", ["rm", "-f", "/etc/nfs.conf", "/etc/sysconfig/nfs"], check=True)
+    done = run_playbook("portmatrix.xenserver.site", "-l", "filer", "--check", "--diff")
+    assert_ok(done)
+    assert "nfs.conf" in done.stdout  # the pins would be written...
+    assert digest(lab, "filer", "/etc/nfs.conf") == "missing"  # ...and nothing was
+    assert "pmx" not in lab.exec("filer", ["firewall-cmd", "--get-policies"], check=True).stdout
+    lab.reset(["filer"])
+
+
+@pytest.mark.parametrize("port", [70000, 0])
+def test_a_bad_nfs_port_is_refused_before_any_file_is_written(lab, run_playbook, port):
+    """storage_filer wrote mountd=70000 to /etc/nfs.conf and /etc/sysconfig/nfs before the module refused it."""
+    lab.reset(["filer"])
+    files = dict((path, digest(lab, "filer", path)) for path in NFS_FILES)
+    done = run_playbook("portmatrix.xenserver.site", "-l", "filer",
+                        "-e", json.dumps({"portmatrix_nfsv3_ports": {"mountd": port}}))
+    assert done.returncode != 0
+    assert "portmatrix_nfsv3_ports mountd: bad port %d" % port in done.stdout
+    assert "nothing was changed" in done.stdout
+    assert dict((path, digest(lab, "filer", path)) for path in NFS_FILES) == files
+
+
+def test_drift_lists_unreachable_hosts_and_fails(lab, run_playbook):
+    """Two unreachable hosts gave '0 of 0 hosts drifted' and exit 0."""
+    lab.reset(["pool-b1", "san"])
+    assert_ok(run_playbook("portmatrix.xenserver.site", "-l", "pool-b1,san,license"))
+    cut = host_vars_file(lab, "unreachable", dict((host, {
+        "ansible_ssh_common_args": '-o ProxyCommand="false"',
+        "ansible_control_path_dir": os.path.join(lab.state_dir, "cp-unreachable")}) for host in ("pool-b1", "san")))
+    report = os.path.join(lab.state_dir, "drift-unreachable.json")
+    done = run_playbook("portmatrix.xenserver.drift", "-l", "pool-b1,san,license",
+                        "-e", "portmatrix_drift_report=%s" % report, inventories=[cut])
+    assert done.returncode != 0
+    assert re.search(r"pool-b1 +- +NO RESULT", done.stdout), done.stdout[-3000:]
+    assert "no result from 2: pool-b1, san" in done.stdout
+    with open(report) as handle:
+        data = json.load(handle)
+    assert data["no_result"] == ["pool-b1", "san"] and data["drifted"] == []
+    assert [h["status"] for h in data["hosts"] if h["host"] == "license"] == ["ok"]
+
+
+def test_unsaved_rules_are_drift(lab, run_playbook):
+    """A host whose saved rules were replaced by the stock file printed 'ok' and exit 0 (lost at the next boot)."""
+    lab.reset(["license"])
+    assert_ok(run_playbook("portmatrix.xenserver.site", "-l", "license"))
+    assert_ok(run_playbook("portmatrix.xenserver.drift", "-l", "license"))
+    stock = lab.exec("license", ["sh", "-c", "grep -v PMX /etc/iptables/rules.v4"], check=True).stdout
+    lab.exec("license", ["sh", "-c", "cat > /etc/iptables/rules.v4"], stdin_text=stock, check=True)
+    running = lab.exec("license", ["iptables-save", "-t", "filter"], check=True).stdout
+    assert "PMX-INPUT" in running  # the running rules are right: only the saved ones differ
+    done = run_playbook("portmatrix.xenserver.drift", "-l", "license")
+    assert done.returncode != 0
+    assert re.search(r"license +iptables +(UNSAVED|DRIFT)", done.stdout), done.stdout[-3000:]
+    assert "Firewall drift on license" in done.stdout
+    assert_ok(run_playbook("portmatrix.xenserver.drift", "-l", "license", "-e", "portmatrix_enforce=true"))
+    assert "-A INPUT -j PMX-INPUT" in lab.exec("license", ["cat", "/etc/iptables/rules.v4"], check=True).stdout
+    assert_ok(run_playbook("portmatrix.xenserver.drift", "-l", "license"))
+
+
+def test_remove_playbook_takes_everything_off_and_says_what_stays(lab, run_playbook):
+    """There was no way to remove the collection's rules but state=absent with components, host by host."""
+    hosts = ["license", "filer", "pool-b1"]
+    lab.reset(hosts)
+    stock = dict((h, lab.exec(h, ["sh", "-c", "iptables-save -t filter; ip6tables-save -t filter"], check=True).stdout)
+                 for h in ("license", "pool-b1"))
+    saved = dict((h, digest(lab, h, path)) for h, path in (("license", "/etc/iptables/rules.v4"),
+                                                            ("pool-b1", "/etc/sysconfig/iptables")))
+    assert_ok(run_playbook("portmatrix.xenserver.site", "-l", ",".join(hosts)))
+    pinned = digest(lab, "filer", "/etc/nfs.conf")
+    done = run_playbook("portmatrix.xenserver.remove", "-l", ",".join(hosts))
+    assert_ok(done)
+    assert "NFSv3 port pins" in done.stdout and "https-only" in done.stdout
+    for host in ("license", "pool-b1"):
+        now = lab.exec(host, ["sh", "-c", "iptables-save -t filter; ip6tables-save -t filter"], check=True).stdout
+        assert "PMX" not in now
+        assert re.sub(r"(?m)^#.*\n|\[\d+:\d+\]", "", now) == re.sub(r"(?m)^#.*\n|\[\d+:\d+\]", "", stock[host])
+    assert "PMX" not in lab.exec("license", ["cat", "/etc/iptables/rules.v4"], check=True).stdout
+    assert "PMX" not in lab.exec("pool-b1", ["cat", "/etc/sysconfig/iptables"], check=True).stdout
+    assert "pmx" not in lab.exec("filer", ["firewall-cmd", "--get-policies"], check=True).stdout
+    assert digest(lab, "filer", "/etc/nfs.conf") == pinned  # the pins stay, as the playbook says
+    assert saved  # recorded before the change (the saved files may be re-formatted by the save)
+    lab.reset(hosts)
+
+
+def test_flows_with_a_relative_directory_writes_where_the_user_is(lab, run_playbook, tmp_path):
+    """-e portmatrix_flows_dir=./flows wrote inside the collection (playbook_dir), then failed 'Is a directory'."""
+    for _attempt in range(2):  # a second run over the same folder works too
+        assert_ok(run_playbook("portmatrix.xenserver.flows", "-e", "portmatrix_flows_dir=./flows", cwd=str(tmp_path)))
+    written = sorted(os.listdir(str(tmp_path / "flows")))
+    assert written == ["change-request.csv", "change-request.json", "change-request.md", "flows.csv", "flows.json",
+                       "flows.md"]
+    with open(str(tmp_path / "flows" / "flows.json")) as handle:
+        data = json.load(handle)
+    assert ["pool-a2", "pool-a1", "tcp", [80, 443, 8892, 21064], ["pool_management_api", "clustering_tcp"]] \
+        in data["pairs"]

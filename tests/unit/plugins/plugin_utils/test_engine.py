@@ -1,0 +1,231 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller engine, on plain data: no Ansible, no network (names go through a fake resolver)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, settings
+
+NAMES = {"dc.example.test": ["192.0.2.53", "2001:db8::53"], "nas.example.test": ["192.0.2.40"]}
+
+
+def resolver(name):
+    return NAMES.get(name, [])
+
+
+def estate(groups, hosts, extra=None):
+    return engine.build_estate(groups, hosts, extra, resolver)
+
+
+GROUPS = {
+    "all": ["a1", "a2", "a3", "b1", "nas", "xc", "lic", "win", "dc"],
+    "pool_hosts": ["a1", "a2", "a3", "b1"],
+    "nfs_filers": ["nas"],
+    "xencenters": ["xc", "win"],
+    "license_servers": ["lic"],
+    "domain_controllers": ["dc"],
+}
+HOSTS = {
+    "a1": {"ansible_host": "192.0.2.11", "portmatrix_pool": "pool_a"},
+    "a2": {"ansible_host": "192.0.2.12", "portmatrix_pool": "pool_a", "portmatrix_addresses": ["192.0.2.112", "2001:db8::12"]},
+    "a3": {"ansible_host": "192.0.2.13", "portmatrix_pool": "pool_a"},
+    "b1": {"ansible_host": "192.0.2.21", "portmatrix_pool": "pool_b"},
+    "nas": {"portmatrix_addresses": "nas.example.test", "portmatrix_manage_firewall": False},
+    "xc": {"ansible_host": "192.0.2.50"},
+    "win": {"ansible_host": "192.0.2.51", "ansible_connection": "winrm"},
+    "lic": {"ansible_host": "192.0.2.34"},
+    "dc": {},  # the inventory name, resolved
+}
+NAMES["dc"] = ["192.0.2.53"]
+
+
+def call(the_estate, host, **variables):
+    return engine.host_call(the_estate, host, settings.read(host, variables))
+
+
+def test_components_addresses_and_precedence():
+    e = estate(GROUPS, HOSTS, {"portmatrix_clustered_pools": ["pool_a"]})
+    assert e.hosts["a1"].addresses == ("192.0.2.11",)                        # ansible_host
+    assert e.hosts["a2"].addresses == ("192.0.2.112", "2001:db8::12")        # portmatrix_addresses first
+    assert e.hosts["nas"].addresses == ("192.0.2.40",)                       # a name, resolved
+    assert e.hosts["dc"].addresses == ("192.0.2.53",)                        # the inventory name, resolved
+    assert e.hosts["nas"].managed is False and e.hosts["win"].managed is False and e.hosts["win"].windows
+    assert e.pool_members == {"pool_a": ["a1", "a2", "a3"], "pool_b": ["b1"]}
+    assert e.by_component["xencenter"] == ["192.0.2.51", "192.0.2.50"]   # host-name order (win, xc)
+
+
+def test_pool_host_call_pool_peers_clustered_and_families():
+    e = estate(GROUPS, HOSTS, {"portmatrix_clustered_pools": ["pool_a"]})
+    c = call(e, "a1")
+    assert c["manage"] and c["served"] == ["pool_host"]
+    assert c["args"]["pool_peers"] == ["192.0.2.112", "2001:db8::12", "192.0.2.13"]
+    assert c["args"]["clustered"] is True
+    assert c["args"]["peers"] == {"xencenter": ["192.0.2.51", "192.0.2.50"], "api_client": []}
+    assert "public_ports" not in c["args"]
+    only4 = call(e, "a1", portmatrix_address_families=[4])
+    assert only4["args"]["pool_peers"] == ["192.0.2.112", "192.0.2.13"]
+    b1 = call(e, "b1")
+    assert b1["args"]["pool_peers"] == [] and b1["args"]["clustered"] is False
+
+
+def test_strict_https_only_admin_and_extra_rules():
+    e = estate(GROUPS, HOSTS)
+    c = call(e, "a1", portmatrix_strict=True, portmatrix_https_only="yes", portmatrix_admin_sources="198.51.100.7",
+             portmatrix_extra_rules=[{"name": "backup", "sources": ["198.51.100.0/24"], "ports": [10809]}])
+    assert c["args"]["public_ports"] == [] and c["args"]["https_only"] is True
+    assert c["args"]["extra_rules"] == [
+        {"name": "admin", "sources": ["198.51.100.7"], "protocol": "tcp", "ports": [22, 443]},
+        {"name": "backup", "sources": ["198.51.100.0/24"], "protocol": "tcp", "ports": [10809]}]
+    assert engine.check_call(c) is None
+    clash = call(e, "a1", portmatrix_strict=True, portmatrix_admin_sources=["198.51.100.7"],
+                 portmatrix_extra_rules=[{"name": "admin", "sources": ["198.51.100.8"], "ports": [22]}])
+    assert "used twice" in engine.check_call(clash)
+
+
+def test_filer_license_unmanaged_and_source_only_hosts():
+    e = estate(GROUPS, HOSTS)
+    nas = call(e, "nas")
+    assert nas["manage"] is False and nas["served"] == ["nfs_filer"]
+    assert nas["args"]["nfsv3_ports"] == ["662/tcp", "892/tcp", "32803/tcp", "662/udp", "892/udp", "32769/udp"]
+    assert call(e, "nas", portmatrix_skip_features=["nfsv3"])["args"]["nfsv3_ports"] == []
+    assert call(e, "nas", portmatrix_nfsv3_ports={})["args"]["nfsv3_ports"] == []
+    assert call(e, "xc")["manage"] is False and call(e, "xc")["served"] == []
+    lic = call(e, "lic", portmatrix_features=["license_admin"], portmatrix_license_admin_sources=["198.51.100.9"],
+               portmatrix_license_vendor_daemon_port=7190)
+    assert lic["manage"] and lic["args"]["license_vendor_daemon_port"] == 7190
+    assert lic["args"]["extra_rules"][0]["ports"] == [8082, 8083]
+    assert sorted(lic["args"]["peers"]) == ["pool_host", "xencenter"]
+
+
+def test_group_mapping_lists_and_typos():
+    groups = dict(GROUPS, netapp=["nas"], linux_nfs=["lic"])
+    e = estate(groups, HOSTS, {"portmatrix_groups": {"nfs_filer": ["netapp", "linux_nfs"]}})
+    assert e.hosts["lic"].components == ("license_server", "nfs_filer")
+    assert "nfs_filer" in e.hosts["nas"].components
+    with pytest.raises(engine.EngineError) as err:
+        estate(groups, HOSTS, {"portmatrix_groups": {"nfs_filer": "netap"}})
+    assert "portmatrix_groups: nfs_filer -> 'netap': no such inventory group (did you mean netapp?)" in str(err.value)
+    with pytest.raises(engine.EngineError) as err:
+        estate(groups, HOSTS, {"portmatrix_groups": {"nfs_filers": "netapp"}})
+    assert "unknown component 'nfs_filers'" in str(err.value)
+
+
+def test_every_problem_named_by_host_and_variable_at_once():
+    hosts = dict(HOSTS)
+    hosts["a3"] = {"portmatrix_addresses": "ghost.invalid", "portmatrix_pool": "pool_a"}
+    hosts["b1"] = {"ansible_host": "192.0.2.21", "portmatrix_clustered_pools": "pool_b"}
+    with pytest.raises(engine.EngineError) as err:
+        estate(GROUPS, hosts)
+    text = str(err.value)
+    assert "a3: 'ghost.invalid' (from portmatrix_addresses) is neither" in text
+    assert "b1: portmatrix_clustered_pools must be a list, for example [pool_b], got the string 'pool_b'" in text
+
+
+def test_estate_settings_must_agree():
+    hosts = dict(HOSTS)
+    hosts["a1"] = dict(HOSTS["a1"], portmatrix_clustered_pools=["pool_a"])
+    hosts["b1"] = dict(HOSTS["b1"], portmatrix_clustered_pools=["pool_b"])
+    with pytest.raises(engine.EngineError) as err:
+        estate(GROUPS, hosts)
+    assert "portmatrix_clustered_pools differs between a1 and b1" in str(err.value)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("portmatrix_address_families", 4, "must be a list, for example [4], got the number 4"),
+    ("portmatrix_admin_sources", {"a": 1}, "must be a list, for example"),
+    ("portmatrix_strict", "maybe", "must be true or false, got the string 'maybe'"),
+    ("portmatrix_features", ["hа"], "unknown feature"),
+    ("portmatrix_nfsv3_ports", {"mountd": 70000}, "mountd: bad port 70000"),
+    ("portmatrix_nfsv3_ports", {"mountd": 0}, "mountd: bad port 0"),
+    ("portmatrix_nfsv3_ports", {"mount": 892}, "unknown key 'mount'"),
+    ("portmatrix_firewall_backend", "ufw", "must be one of auto, iptables, firewalld, nftables"),
+    ("portmatrix_cluster_daemon_port", True, "bad port True"),
+    ("portmatrix_extra_rules", [{"name": "x", "ports": [1], "source": []}], "unknown key(s) source"),
+    ("pool_host_strict", True, "pool_host_strict is no longer read; use portmatrix_strict"),
+])
+def test_bad_settings_name_the_host_and_the_variable(name, value, message):
+    with pytest.raises(settings.SettingsError) as err:
+        settings.read("a1", {name: value})
+    assert str(err.value).startswith("a1: ")
+    assert message in str(err.value)
+
+
+def test_warnings_for_unpooled_hosts_and_lonely_clustered_pools():
+    hosts = dict(HOSTS, b1={"ansible_host": "192.0.2.21"})
+    e = estate(GROUPS, hosts, {"portmatrix_clustered_pools": ["default", "pool_x"]})
+    assert any("no portmatrix_pool" in w and "b1" in w for w in e.warnings)
+    assert any("clustered pool 'default' has one member (b1)" in w for w in e.warnings)
+    assert any("'pool_x', which no pool host is in" in w for w in e.warnings)
+
+
+def test_flows_and_merged_view():
+    e = estate(GROUPS, HOSTS, {"portmatrix_clustered_pools": ["pool_a"]})
+    calls = engine.plan_hosts(e, dict((h, {}) for h in ["a1", "a2", "a3", "b1", "nas", "lic", "xc", "dc"]))
+    rows = engine.pair_rows(e, calls)
+    keys = set((r["src"], r["dst"], r["proto"], p) for r in rows for p in r["ports"])
+    assert ("a2", "a1", "tcp", 21064) in keys                 # clustered pool
+    assert ("b1", "a1", "tcp", 443) not in keys               # other pool
+    assert ("a1", "b1", "tcp", 443) not in keys
+    assert ("a1", "a1", "tcp", 443) not in keys               # never a host to itself
+    assert ("a1", "nas", "udp", 32769) in keys and ("a1", "nas", "tcp", 32769) not in keys
+    assert ("xc", "a1", "tcp", 22) in keys and ("win", "b1", "tcp", 443) in keys
+    nas = [r for r in rows if r["src"] == "a1" and r["dst"] == "nas" and r["proto"] == "tcp"]
+    assert len(nas) == 1 and nas[0]["ports"] == [111, 662, 892, 2049, 32803]     # one row per pair and protocol
+    assert nas[0]["flows"] == ["nfsv4", "nfsv3", "nfsv3_rpcbind", "nfsv3_ancillary"]
+    assert all(r["dst_managed"] is False for r in rows if r["dst"] == "nas")
+    merged = engine.merged_flows(e, calls)
+    nfs = [m for m in merged if m["destination_group"] == "nfs_filers" and m["protocol"] == "tcp"]
+    assert len(nfs) == 1 and nfs[0]["source_group"] == "pool_hosts"
+    assert nfs[0]["sources"] == ["192.0.2.11", "192.0.2.13", "192.0.2.21", "192.0.2.112", "2001:db8::12"]
+    pool = [m for m in merged if m["source_group"] == "pool_hosts" and m["destination_group"] == "pool_hosts"]
+    assert sorted(set(m["pool"] for m in pool)) == ["pool_a"]   # pool_b has one member: no flow
+    assert all(set(m["source_hosts"]) <= {"a1", "a2", "a3"} for m in pool)
+    # the merged view says the same as the pairs: every (source address, destination, port) of one is in the other
+    by_pair = set((a, d, r["proto"], p) for r in rows if r["src"] for a in r["src_addresses"]
+                  for d in r["dst_addresses"] for p in r["ports"])
+    by_group = set((a, d, m["protocol"], p) for m in merged for a in m["sources"] for d in m["destinations"]
+                   for p in m["ports"])
+    assert by_pair <= by_group
+
+
+def test_extra_rule_flows_carry_their_addresses():
+    e = estate(GROUPS, HOSTS)
+    calls = engine.plan_hosts(e, {"lic": {"portmatrix_extra_rules": [
+        {"name": "backup", "sources": ["198.51.100.0/24"], "ports": [10809, 10808]}]}})
+    extra = [r for r in engine.pair_rows(e, calls) if r["flows"] == ["extra:backup"]]
+    assert extra == [dict(extra[0], src="", src_addresses=["198.51.100.0/24"], ports=[10808, 10809])]
+    merged = [m for m in engine.merged_flows(e, calls) if m["flows"] == ["extra:backup"]]
+    assert merged[0]["source_group"] == "(extra rule backup)" and merged[0]["sources"] == ["198.51.100.0/24"]
+
+
+def test_linear_in_hosts():
+    # 50 pools of 16: the engine indexes peers once; the work per host does not grow with the estate.
+    groups = {"pool_hosts": ["p%03d" % i for i in range(800)], "xencenters": ["xc"]}
+    hosts = dict(("p%03d" % i, {"ansible_host": "198.18.%d.%d" % (i // 200, i % 200 + 1),
+                                "portmatrix_pool": "pool%d" % (i // 16)}) for i in range(800))
+    hosts["xc"] = {"ansible_host": "198.19.0.1"}
+    e = estate(groups, hosts)
+    calls = engine.plan_hosts(e, dict((h, {}) for h in hosts))
+    assert len(calls["p000"]["args"]["pool_peers"]) == 15
+    assert calls["p799"]["args"]["peers"]["xencenter"] == ["198.19.0.1"]
+
+
+def test_rollout_canary_then_one_host_per_pool_per_wave():
+    e = estate(GROUPS, HOSTS, {"portmatrix_clustered_pools": ["pool_a"]})
+    hosts = ["a1", "a2", "a3", "b1", "nas", "lic", "xc", "dc"]
+    calls = engine.plan_hosts(e, dict((h, {}) for h in hosts))
+    plan = engine.rollout(calls, hosts)
+    assert plan["waves"][0] == ["a1"]                                    # the canary, alone
+    for wave in plan["waves"][:-1]:
+        pools = [calls[h]["pool"] for h in wave if "pool_host" in calls[h]["served"]]
+        assert len(pools) == len(set(pools)), wave                       # never two members of a pool
+    assert plan["waves"][-1] == ["nas", "xc"]                            # unmanaged: nothing to change, last
+    assert sorted(plan["order"]) == sorted(hosts)
+    assert plan["batches"] == [len(w) for w in plan["waves"]]
+    assert plan["order"][:plan["batches"][0]] == ["a1"]
+    assert engine.rollout(calls, hosts, canary=0)["waves"][0] == ["a1", "b1", "lic", "dc"]
