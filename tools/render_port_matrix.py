@@ -7,21 +7,18 @@ Usage: tools/render_port_matrix.py [--check]
 --check exits 1 when the committed file differs from what the data gives.
 """
 
-import importlib.util
 import os
 import re
 import sys
 
+import collection_source
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MATRIX_PATH = os.path.join(ROOT, "plugins", "module_utils", "matrix.py")
 DOC_PATH = os.path.join(ROOT, "docs", "port-matrix.md")
 
 
 def load_matrix():
-    spec = importlib.util.spec_from_file_location("portmatrix_matrix", MATRIX_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return collection_source.load("plugins/module_utils/matrix.py", "portmatrix_matrix")
 
 
 def _ports(flow, matrix):
