@@ -14,22 +14,17 @@ Usage: tools/expected_flows.py LAB_JSON [--nfsv3-ports 892,662,32803/tcp,32769/u
 """
 
 import argparse
-import importlib.util
 import json
-import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MATRIX_PATH = os.path.join(ROOT, "plugins", "module_utils", "matrix.py")
+import collection_source
+
 PUBLIC_ON_POOL_HOSTS = {("tcp", 22), ("tcp", 80), ("tcp", 443)}  # stock dom0 keeps these open
 DEFAULT_NFSV3_PORTS = "892,662,32803/tcp,32769/udp"  # the storage_filer role's pins
 
 
 def load_matrix():
-    spec = importlib.util.spec_from_file_location("portmatrix_matrix", MATRIX_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return collection_source.load("plugins/module_utils/matrix.py", "portmatrix_matrix")
 
 
 def _listening(info, proto, port):

@@ -7,20 +7,18 @@ Usage: tools/render_port_matrix.py [--check]
 --check exits 1 when the committed file differs from what the data gives.
 """
 
-import importlib.util
 import os
+import re
 import sys
 
+import collection_source
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MATRIX_PATH = os.path.join(ROOT, "plugins", "module_utils", "matrix.py")
 DOC_PATH = os.path.join(ROOT, "docs", "port-matrix.md")
 
 
 def load_matrix():
-    spec = importlib.util.spec_from_file_location("portmatrix_matrix", MATRIX_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return collection_source.load("plugins/module_utils/matrix.py", "portmatrix_matrix")
 
 
 def _ports(flow, matrix):
@@ -32,7 +30,20 @@ def _ports(flow, matrix):
     return text
 
 
+def _source_link(ref):
+    """'Title, https://...' -> a Markdown link; a title without a URL stays text."""
+    match = re.match(r"^(.*?),\s*(https?://\S+)$", ref)
+    return "[%s](%s)" % match.groups() if match else ref
+
+
 def render(matrix):
+    sources = []  # source_ref strings in order of first use; the table cites them by number
+
+    def cite(ref):
+        if ref not in sources:
+            sources.append(ref)
+        return "[%d]" % (sources.index(ref) + 1)
+
     lines = [
         "# The XenServer communication-port matrix",
         "",
@@ -40,7 +51,8 @@ def render(matrix):
         " Do not edit by hand. -->",
         "",
         "Source: %s, plus optional flows with a public source (marked *optional*: off"
-        " unless asked for). Query it with the `portmatrix.xenserver.ports` lookup." % matrix.VENDOR_SOURCE,
+        " unless asked for). Every row names its source (see [Sources](#sources))."
+        " Query it with the `portmatrix.xenserver.ports` lookup." % matrix.VENDOR_SOURCE,
         "",
         "Scopes: " + "; ".join("`%s` = %s" % item for item in matrix.SCOPES.items()) + ".",
         "",
@@ -50,19 +62,33 @@ def render(matrix):
         if not flows:
             continue
         lines += ["## To `%s` (%s)" % (destination, description), "",
-                  "| id | from | protocols | ports | purpose | feature | scope | notes |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| id | from | protocols | ports | purpose | feature | scope | notes | source |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for flow in flows:
             notes = ", ".join(flow.notes)
             if flow.optional:
                 notes = ("optional; " + notes) if notes else "optional"
-            lines.append("| `%s` | `%s` | %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| `%s` | `%s` | %s | %s | %s | %s | %s | %s | %s |" % (
                 flow.id, flow.source, "/".join(flow.protocols), _ports(flow, matrix),
-                flow.purpose, flow.feature, flow.scope, notes))
+                flow.purpose, flow.feature, flow.scope, notes, cite(flow.source_ref)))
         lines.append("")
+    lines += ["## Outbound to the vendor's services, by name", "",
+              "Not host rules: these are for perimeter firewalls and proxies (the flows export and"
+              " change requests). Query them with the lookup's `outbound=true`.", "",
+              "| id | from | to (DNS name) | protocol | port | purpose | who | notes | source |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for entry in matrix.OUTBOUND:
+        who = "the pool coordinator only" if entry.only == "pool_coordinator" else "every `%s`" % entry.source
+        lines.append("| `%s` | `%s` | %s | %s | %d | %s | %s | %s | %s |" % (
+            entry.id, entry.source, ", ".join("`%s`" % d for d in entry.destinations), entry.protocol,
+            entry.port, entry.purpose, who, ", ".join(entry.notes), cite(entry.source_ref)))
+    lines.append("")
     lines += ["## Notes", ""]
     for key, text in matrix.NOTES.items():
         lines.append("- **%s**: %s" % (key, text))
+    lines += ["", "## Sources", ""]
+    for number, ref in enumerate(sources, 1):
+        lines.append("%d. %s" % (number, _source_link(ref)))
     lines.append("")
     return "\n".join(lines)
 

@@ -60,7 +60,19 @@ options:
   include_optional:
     description:
       - Include the optional flows (HA heartbeat, VXLAN, NBD, Workload Balancing, license
-        server administration) that are not on the vendor page and are off unless asked for.
+        server administration, Active Directory integration, SNMP and NRPE monitoring) that are
+        not on the vendor page and are off unless asked for.
+    type: bool
+    default: false
+  outbound:
+    description:
+      - Return the outbound connections to the vendor's services on the internet instead of the
+        flows (the pool coordinator to the update and telemetry domains, XenCenter to the update
+        domain), from the vendor page "Connectivity requirements".
+      - Their destinations are DNS names, for perimeter firewalls, proxies and change requests;
+        the collection never turns them into host rules.
+      - Filters O(source), O(protocol), O(port) and O(id) (outbound ids) apply; O(destination),
+        O(feature) and O(include_optional) do not and fail when given.
     type: bool
     default: false
   query:
@@ -92,6 +104,12 @@ EXAMPLES = r"""
 - name: One flow by id, with the optional flows
   ansible.builtin.debug:
     msg: "{{ query('portmatrix.xenserver.ports', 'ha_heartbeat', include_optional=true) }}"
+
+- name: The DNS names the pool coordinators reach on the internet (for the proxy's allow list)
+  ansible.builtin.debug:
+    msg: >-
+      {{ lookup('portmatrix.xenserver.ports', outbound=true, source='pool_host',
+                query='[].destinations[]', wantlist=True) }}
 """
 
 RETURN = r"""
@@ -151,7 +169,28 @@ _raw:
       description: The firewall module option that overrides the first port, if any.
       type: str
     source_ref:
-      description: Where the flow comes from.
+      description: Where the flow comes from (the vendor page's title, and its URL where it has one).
+      type: str
+    destinations:
+      description: With O(outbound=true) only, the DNS names connected to (instead of RV(_raw.destination)).
+      type: list
+      elements: str
+      sample: [repo.ops.xenserver.com]
+    direction:
+      description: With O(outbound=true) only, always V(outbound).
+      type: str
+    protocol:
+      description: With O(outbound=true) only, the protocol (instead of RV(_raw.protocols)).
+      type: str
+      sample: tcp
+    port:
+      description: With O(outbound=true) only, the destination port (instead of RV(_raw.ports)).
+      type: int
+      sample: 443
+    only:
+      description:
+        - With O(outbound=true) only, V(pool_coordinator) when only the pool coordinator makes the
+          connection, else null (every host of the source component).
       type: str
 """
 
@@ -164,7 +203,9 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.matrix import (
     MatrixError,
     flow_as_dict,
+    outbound_as_dict,
     select_flows,
+    select_outbound,
 )
 
 try:
@@ -184,6 +225,8 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         self.set_options(var_options=variables, direct=kwargs)
         ids = _plain(list(terms or []) + list(self.get_option("id") or []))
+        if self.get_option("outbound"):
+            return self._query(self._outbound(ids))
         try:
             flows = select_flows(
                 source=_plain(self.get_option("source")),
@@ -196,7 +239,27 @@ class LookupModule(LookupBase):
             )
         except MatrixError as exc:
             raise AnsibleLookupError(to_native(exc))
-        result = [flow_as_dict(flow) for flow in flows]
+        return self._query([flow_as_dict(flow) for flow in flows])
+
+    def _outbound(self, ids):
+        unusable = [name for name in ("destination", "feature") if self.get_option(name)]
+        if self.get_option("include_optional"):
+            unusable.append("include_optional")
+        if unusable:
+            raise AnsibleLookupError("%s do(es) not apply with outbound=true: outbound entries have DNS "
+                                     "names as destinations and no features" % ", ".join(unusable))
+        try:
+            entries = select_outbound(
+                source=_plain(self.get_option("source")),
+                protocol=_plain(self.get_option("protocol")),
+                port=_plain(self.get_option("port")),
+                outbound_id=ids or None,
+            )
+        except MatrixError as exc:
+            raise AnsibleLookupError(to_native(exc))
+        return [outbound_as_dict(entry) for entry in entries]
+
+    def _query(self, result):
         query = self.get_option("query")
         if query is None:
             return _plain(result)

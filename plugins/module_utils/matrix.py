@@ -9,8 +9,11 @@ the target with the module, so it stays importable on Python 3.6 and imports not
 but the standard library.
 
 Sources: the vendor page "Communication ports used by XenServer" (every flow with
-``optional=False``) and the optional flows with a public source listed in the
-project's DOMAIN notes (``optional=True``: off unless asked for).
+``optional=False``) and optional flows (``optional=True``: off unless asked for), each
+naming its public source in ``source_ref``.  OUTBOUND lists the connections to vendor
+services on the internet, by DNS name, from the vendor page "Connectivity requirements":
+they are for perimeter firewalls and proxies (the flows export, change requests), never
+host rules.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,6 +39,7 @@ COMPONENTS = collections.OrderedDict([
     ("linux_vm", "Linux virtual machine (VNC console)"),
     ("windows_vm", "Windows virtual machine (RDP console)"),
     ("api_client", "Other client of the management API"),
+    ("monitoring_server", "Monitoring server polling dom0 (SNMP manager, NRPE client)"),
 ])
 
 PROTOCOLS = ("tcp", "udp")
@@ -67,6 +71,19 @@ NOTES = collections.OrderedDict([
      "(license_vendor_daemon_port)."),
     ("fqdn_must_resolve",
      "Where a resource is given by FQDN instead of IP address, the name must resolve."),
+    ("ad_integration_ports",
+     "The vendor's Active Directory integration table: what pool hosts need outbound to the "
+     "domain controllers once the pool is joined to a domain (389 is also a vendor-table "
+     "flow). Switch on with the ad_integration feature on the domain controllers."),
+    ("monitoring_licensed",
+     "The vendor pages say SNMP and NRPE are available to XenServer Premium or Trial Edition "
+     "customers. Switch on with the snmp and nrpe features on the pool hosts."),
+    ("pool_coordinator_only",
+     "Only the pool coordinator (master) makes this connection, not every pool member; it can "
+     "go through a proxy configured for the pool's updates."),
+    ("outbound_by_name",
+     "Outbound HTTPS to a DNS name on the internet: a perimeter firewall or proxy rule by name, "
+     "never a host rule (the addresses behind the name change)."),
 ])
 
 # Port overrides a caller may pass: name -> (default, what it replaces).
@@ -92,6 +109,15 @@ Flow = collections.namedtuple("Flow", [
 
 _VENDOR = VENDOR_SOURCE
 _DOMAIN = "DOMAIN notes (optional flows with a public source)"
+# Vendor pages of the optional flows and of OUTBOUND: "title, URL".
+_AD_SOURCE = ("XenServer 8: Manage users, Active Directory integration, "
+              "https://docs.xenserver.com/en-us/xenserver/8/users")
+_SNMP_SOURCE = ("XenServer 8: Monitor host and dom0 resources with SNMP, "
+                "https://docs.xenserver.com/en-us/xenserver/8/monitor-performance/monitor-snmp")
+_NRPE_SOURCE = ("XenServer 8: Monitor host and dom0 resources with NRPE, "
+                "https://docs.xenserver.com/en-us/xenserver/8/monitor-performance/monitor-nrpe")
+CONNECTIVITY_SOURCE = ("XenServer 8: Connectivity requirements, "
+                       "https://docs.xenserver.com/en-us/xenserver/8/system-requirements/connectivity.html")
 
 
 def _flow(fid, source, destination, protocols, ports, purpose, feature, optional=False,
@@ -172,7 +198,62 @@ FLOWS = (
     _flow("license_web_services", "xencenter", "license_server", ["tcp"], [8083],
           "Web services for licensing (from admin workstations)", "license_admin",
           optional=True, source_ref=_DOMAIN),
+    # Monitoring of the host and dom0 by a monitoring server.
+    _flow("monitoring_snmp", "monitoring_server", "pool_host", ["udp"], [161],
+          "SNMP queries to the host's SNMP agent (host and dom0 metrics)", "snmp", optional=True,
+          notes=["monitoring_licensed"], source_ref=_SNMP_SOURCE),
+    _flow("monitoring_nrpe", "monitoring_server", "pool_host", ["tcp"], [5666],
+          "NRPE checks of the host and dom0 (Nagios Remote Plugin Executor)", "nrpe", optional=True,
+          notes=["monitoring_licensed"], source_ref=_NRPE_SOURCE),
 )
+
+# The vendor's Active Directory integration table: what pool hosts need to reach on the
+# domain controllers once the pool is joined to a domain.  (id, protocols, port, use)
+_AD_TABLE = (
+    ("ad_dns", ("tcp", "udp"), 53, "DNS"),
+    ("ad_kerberos", ("tcp", "udp"), 88, "Kerberos 5"),
+    ("ad_ntp", ("udp",), 123, "NTP (Kerberos needs the clocks in step)"),
+    ("ad_netbios_name", ("udp",), 137, "NetBIOS Name Service"),
+    ("ad_netbios_session", ("tcp",), 139, "NetBIOS Session (SMB)"),
+    ("ad_ldap", ("tcp", "udp"), 389, "LDAP"),
+    ("ad_smb", ("tcp",), 445, "SMB over TCP"),
+    ("ad_kpasswd", ("tcp", "udp"), 464, "machine password changes (Kerberos kpasswd)"),
+    ("ad_global_catalog", ("tcp",), 3268, "Global Catalog search"),
+)
+FLOWS += tuple(
+    _flow(fid, "pool_host", "domain_controller", protocols, [port], "Active Directory integration: " + use,
+          "ad_integration", optional=True, notes=["ad_integration_ports"], source_ref=_AD_SOURCE)
+    for fid, protocols, port, use in _AD_TABLE)
+
+# Outbound connections to vendor services on the internet, by DNS name: for the flows
+# export and perimeter change requests only, never host rules (see outbound_by_name).
+Outbound = collections.namedtuple("Outbound", [
+    "id",            # stable identifier, never reused; distinct from every flow id
+    "source",        # component name
+    "destinations",  # tuple of DNS names
+    "protocol",      # "tcp"
+    "port",          # int
+    "purpose",       # the vendor's wording, shortened
+    "only",          # None: every host of the source component; "pool_coordinator": only it
+    "notes",         # tuple of NOTES keys
+    "source_ref",    # where the entry comes from
+])
+
+OUTBOUND = (
+    Outbound("xenserver_updates", "pool_host", ("repo.ops.xenserver.com",), "tcp", 443,
+             "The pool coordinator downloads available updates for XenServer 8", "pool_coordinator",
+             ("pool_coordinator_only", "outbound_by_name"), CONNECTIVITY_SOURCE),
+    Outbound("xenserver_update_sources", "pool_host", ("repo-src.ops.xenserver.com",), "tcp", 443,
+             "The pool coordinator downloads the source files of XenServer 8 updates",
+             "pool_coordinator", ("pool_coordinator_only", "outbound_by_name"), CONNECTIVITY_SOURCE),
+    Outbound("xenserver_telemetry", "pool_host", ("telemetry.ops.xenserver.com",), "tcp", 443,
+             "The pool coordinator uploads telemetry data", "pool_coordinator",
+             ("pool_coordinator_only", "outbound_by_name"), CONNECTIVITY_SOURCE),
+    Outbound("xencenter_updates", "xencenter", ("updates.ops.xenserver.com",), "tcp", 443,
+             "XenCenter polls for updates of XenCenter and of XenServer 8 hosts", None,
+             ("outbound_by_name",), CONNECTIVITY_SOURCE),
+)
+OUTBOUND_BY_ID = collections.OrderedDict((o.id, o) for o in OUTBOUND)
 
 FLOWS_BY_ID = collections.OrderedDict((f.id, f) for f in FLOWS)
 FEATURES = tuple(sorted(set(f.feature for f in FLOWS)))
@@ -211,6 +292,10 @@ def check_feature(name):
 
 def check_flow_id(name):
     return _valid("flow id", name, list(FLOWS_BY_ID))
+
+
+def check_outbound_id(name):
+    return _valid("outbound id", name, list(OUTBOUND_BY_ID))
 
 
 def check_port(value):
@@ -293,3 +378,29 @@ def select_flows(source=None, destination=None, protocol=None, port=None, featur
             continue
         selected.append(flow)
     return selected
+
+
+def outbound_as_dict(entry):
+    """A plain-data view of an OUTBOUND entry (what the lookup returns with outbound=true)."""
+    view = collections.OrderedDict(entry._asdict())
+    view["destinations"] = list(entry.destinations)
+    view["notes"] = [NOTES[n] for n in entry.notes]
+    view["note_keys"] = list(entry.notes)
+    view["direction"] = "outbound"
+    return view
+
+
+def select_outbound(source=None, protocol=None, port=None, outbound_id=None):
+    """OUTBOUND entries matching every given filter (one value or a list each).
+
+    Unknown names raise MatrixError listing the valid ones, as select_flows does.
+    """
+    sources = [check_component(s) for s in _as_list(source)]
+    protocols = [check_protocol(p) for p in _as_list(protocol)]
+    ports = [check_port(p) for p in _as_list(port)]
+    ids = [check_outbound_id(i) for i in _as_list(outbound_id)]
+    return [entry for entry in OUTBOUND
+            if (not sources or entry.source in sources)
+            and (not protocols or entry.protocol in protocols)
+            and (not ports or entry.port in ports)
+            and (not ids or entry.id in ids)]

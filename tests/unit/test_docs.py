@@ -26,6 +26,22 @@ def test_doc_lists_every_flow():
     from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
     for flow in matrix.FLOWS:
         assert "`%s`" % flow.id in text
+    for entry in matrix.OUTBOUND:
+        assert "`%s`" % entry.id in text
+        for name in entry.destinations:
+            assert "`%s`" % name in text
+
+
+def test_doc_names_every_source():
+    with open(os.path.join(ROOT, "docs", "port-matrix.md")) as handle:
+        text = handle.read()
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
+    sources = text.split("\n## Sources\n", 1)[1]
+    for ref in set(f.source_ref for f in matrix.FLOWS) | set(o.source_ref for o in matrix.OUTBOUND):
+        title, _sep, url = ref.partition(", https://")
+        assert title in sources, ref
+        if url:
+            assert "(https://%s)" % url in sources, ref
 
 
 def test_role_readmes_are_fresh():

@@ -62,3 +62,33 @@ def test_bad_query(lookup):
     with pytest.raises(AnsibleError) as err:
         lookup.run([], query="[?")
     assert "bad JMESPath query" in str(err.value)
+
+
+def test_new_optional_flows(lookup):
+    ids = [f["id"] for f in lookup.run([], feature="ad_integration")]
+    assert ids == ["ad_dns", "ad_kerberos", "ad_ntp", "ad_netbios_name", "ad_netbios_session",
+                   "ad_ldap", "ad_smb", "ad_kpasswd", "ad_global_catalog"]
+    flows = lookup.run([], source="monitoring_server", include_optional=True)
+    assert [(f["id"], f["protocols"], f["ports"]) for f in flows] == [
+        ("monitoring_snmp", ["udp"], [161]), ("monitoring_nrpe", ["tcp"], [5666])]
+    assert flows[0]["source_ref"].endswith("https://docs.xenserver.com/en-us/xenserver/8/monitor-performance/monitor-snmp")
+
+
+def test_outbound(lookup):
+    entries = lookup.run([], outbound=True, source="pool_host")
+    assert [(e["id"], e["destinations"], e["protocol"], e["port"], e["only"]) for e in entries] == [
+        ("xenserver_updates", ["repo.ops.xenserver.com"], "tcp", 443, "pool_coordinator"),
+        ("xenserver_update_sources", ["repo-src.ops.xenserver.com"], "tcp", 443, "pool_coordinator"),
+        ("xenserver_telemetry", ["telemetry.ops.xenserver.com"], "tcp", 443, "pool_coordinator"),
+    ]
+    names = lookup.run(["xencenter_updates"], outbound=True, query="[].destinations[]")
+    assert names == ["updates.ops.xenserver.com"]
+
+
+def test_outbound_rejects_flow_filters(lookup):
+    with pytest.raises(AnsibleError) as err:
+        lookup.run([], outbound=True, destination="pool_host")
+    assert "destination do(es) not apply with outbound=true" in str(err.value)
+    with pytest.raises(AnsibleError) as err:
+        lookup.run(["ldap"], outbound=True)
+    assert "unknown outbound id 'ldap'" in str(err.value)

@@ -97,7 +97,7 @@ def test_components_are_exactly_the_agreed_names():
     assert list(matrix.COMPONENTS) == [
         "pool_host", "license_server", "ntp_server", "dns_server", "domain_controller",
         "smb_filer", "iscsi_target", "nfs_filer", "syslog_server", "xencenter", "linux_vm",
-        "windows_vm", "api_client"]
+        "windows_vm", "api_client", "monitoring_server"]
     for flow in matrix.FLOWS:
         assert flow.source in matrix.COMPONENTS and flow.destination in matrix.COMPONENTS
 
@@ -126,6 +126,91 @@ def test_optional_flows_from_domain_notes():
     assert optional["workload_balancing"] == (("tcp",), (8012,))
     assert optional["license_admin_console"] == (("tcp",), (8082,))
     assert optional["license_web_services"] == (("tcp",), (8083,))
+
+
+# The vendor's "Active Directory integration" table (XenServer 8 "Manage users"), typed
+# here by hand: port, protocols, use.  Pool hosts -> domain controllers.
+AD_TABLE = [
+    (53, "tcp,udp", "DNS"),
+    (88, "tcp,udp", "Kerberos 5"),
+    (123, "udp", "NTP"),
+    (137, "udp", "NetBIOS Name Service"),
+    (139, "tcp", "NetBIOS Session"),
+    (389, "tcp,udp", "LDAP"),
+    (445, "tcp", "SMB over TCP"),
+    (464, "tcp,udp", "machine password changes"),
+    (3268, "tcp", "Global Catalog search"),
+]
+
+
+def test_ad_integration_flows_are_the_vendor_table():
+    flows = matrix.select_flows(feature="ad_integration")
+    assert sorted((f.ports, tuple(sorted(f.protocols))) for f in flows) == sorted(
+        ((port,), tuple(sorted(protocols.split(",")))) for port, protocols, _use in AD_TABLE)
+    for flow in flows:
+        assert (flow.source, flow.destination, flow.optional) == ("pool_host", "domain_controller", True)
+        use = [u for port, _p, u in AD_TABLE if (port,) == flow.ports][0]
+        assert use in flow.purpose, flow.id
+        assert "ad_integration_ports" in flow.notes
+
+
+def test_ad_integration_is_off_unless_asked_for():
+    ids = [f.id for f in matrix.select_flows(destination="domain_controller")]
+    assert ids == ["ldap", "ldaps"]
+    ids = [f.id for f in matrix.select_flows(destination="domain_controller", include_optional=True)]
+    assert ids[:2] == ["ldap", "ldaps"] and len(ids) == 2 + len(AD_TABLE)
+
+
+def test_monitoring_flows():
+    by_id = matrix.FLOWS_BY_ID
+    snmp, nrpe = by_id["monitoring_snmp"], by_id["monitoring_nrpe"]
+    assert (snmp.source, snmp.destination, snmp.protocols, snmp.ports, snmp.feature) == (
+        "monitoring_server", "pool_host", ("udp",), (161,), "snmp")
+    assert (nrpe.source, nrpe.destination, nrpe.protocols, nrpe.ports, nrpe.feature) == (
+        "monitoring_server", "pool_host", ("tcp",), (5666,), "nrpe")
+    assert snmp.optional and nrpe.optional
+    assert [f.id for f in matrix.select_flows(source="monitoring_server")] == []
+    assert [f.id for f in matrix.select_flows(source="monitoring_server", include_optional=True)] == [
+        "monitoring_snmp", "monitoring_nrpe"]
+
+
+def test_new_optional_flows_cite_a_vendor_page_with_its_url():
+    for flow in matrix.FLOWS:
+        if flow.feature in ("ad_integration", "snmp", "nrpe"):
+            assert re.match(r"^XenServer 8: .+, https://docs\.xenserver\.com/\S+$", flow.source_ref), flow.id
+
+
+def test_outbound_by_name():
+    rows = [(o.id, o.source, o.destinations, o.protocol, o.port, o.only) for o in matrix.OUTBOUND]
+    assert rows == [
+        ("xenserver_updates", "pool_host", ("repo.ops.xenserver.com",), "tcp", 443, "pool_coordinator"),
+        ("xenserver_update_sources", "pool_host", ("repo-src.ops.xenserver.com",), "tcp", 443, "pool_coordinator"),
+        ("xenserver_telemetry", "pool_host", ("telemetry.ops.xenserver.com",), "tcp", 443, "pool_coordinator"),
+        ("xencenter_updates", "xencenter", ("updates.ops.xenserver.com",), "tcp", 443, None),
+    ]
+    for entry in matrix.OUTBOUND:
+        assert entry.source in matrix.COMPONENTS
+        assert set(entry.notes) <= set(matrix.NOTES) and "outbound_by_name" in entry.notes
+        assert entry.source_ref == matrix.CONNECTIVITY_SOURCE
+        assert ("pool_coordinator_only" in entry.notes) is (entry.only == "pool_coordinator")
+    # outbound entries are never flows: nothing turns them into host rules
+    assert not set(matrix.OUTBOUND_BY_ID) & set(matrix.FLOWS_BY_ID)
+
+
+def test_select_outbound():
+    assert [o.id for o in matrix.select_outbound(source="xencenter")] == ["xencenter_updates"]
+    assert len(matrix.select_outbound()) == 4
+    assert len(matrix.select_outbound(port=443, protocol="tcp")) == 4
+    assert matrix.select_outbound(protocol="udp") == []
+    assert [o.id for o in matrix.select_outbound(outbound_id=["xenserver_telemetry"])] == ["xenserver_telemetry"]
+    with pytest.raises(matrix.MatrixError) as err:
+        matrix.select_outbound(outbound_id="telemetry")
+    assert "unknown outbound id 'telemetry'; valid outbound ids: xenserver_updates," in str(err.value)
+    with pytest.raises(matrix.MatrixError):
+        matrix.select_outbound(source="pool")
+    as_dict = matrix.outbound_as_dict(matrix.OUTBOUND_BY_ID["xenserver_updates"])
+    assert as_dict["destinations"] == ["repo.ops.xenserver.com"] and as_dict["direction"] == "outbound"
+    assert as_dict["only"] == "pool_coordinator" and as_dict["note_keys"] == ["pool_coordinator_only", "outbound_by_name"]
 
 
 def test_vendor_notes_are_attached():

@@ -1,0 +1,400 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reachability reports from probe/verify results: a summary, a text table, an HTML page.
+
+Controller-side and pure: no file I/O, standard library only.  A result is a dict with
+src, dst, proto, port, family, expect, observed, match, detail, and optionally flow and
+purpose (what the lab's probe and the verify playbook produce).
+
+- summarize(results): the counts and the summary line "reachability: N passed, M failed";
+- pairs(results): one entry per source -> destination (open ports, refused count, mismatches,
+  and a status: ok / bad / none);
+- render_text(results): the aligned text table, summary line last;
+- render_html(results, title, generated_at): one self-contained page (inline CSS, SVG and a
+  small inline script; nothing fetched) with the reachability grid, a who-talks-to-whom
+  diagram, the counts, the mismatches and every probed flow.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import datetime
+import html
+import math
+import re
+
+PROTOCOL_ORDER = ("tcp", "udp")
+STATUS_TEXT = {"ok": "as expected", "bad": "NOT as expected", "none": "nothing expected open"}
+
+
+class ReportError(ValueError):
+    """Results that are not probe/verify results."""
+
+
+Pair = collections.namedtuple("Pair", ["src", "dst", "status", "open_ports", "refused", "mismatches", "flows"])
+# open_ports: {(proto, port): set of families} observed open as expected; refused: how many flows
+# were refused as expected; mismatches: results with match False; flows: every result of the pair.
+
+_REQUIRED = ("src", "dst", "proto", "port", "family", "observed", "match")
+
+
+def _natural_key(name):
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", str(name))]
+
+
+def _checked(results):
+    checked = []
+    for index, result in enumerate(results or []):
+        if not isinstance(result, dict):
+            raise ReportError("result %d is not a mapping: %r" % (index, result))
+        missing = [key for key in _REQUIRED if key not in result]
+        if missing:
+            raise ReportError("result %d lacks %s: %r" % (index, ", ".join(missing), result))
+        checked.append(result)
+    return sorted(checked, key=lambda r: (_natural_key(r["src"]), _natural_key(r["dst"]),
+                                          PROTOCOL_ORDER.index(r["proto"]) if r["proto"] in PROTOCOL_ORDER else 9,
+                                          int(r["port"]), int(r["family"])))
+
+
+def summarize(results):
+    """Counts of the results; "line" is the summary line of the text report."""
+    checked = _checked(results)
+    failed = sum(1 for r in checked if r["match"] is False)
+    passed = len(checked) - failed
+    hosts = set(r["src"] for r in checked) | set(r["dst"] for r in checked)
+    return collections.OrderedDict([
+        ("flows", len(checked)),
+        ("passed", passed),
+        ("failed", failed),
+        ("open", sum(1 for r in checked if r["observed"] == "open")),
+        ("refused", sum(1 for r in checked if r["observed"] != "open")),
+        ("hosts", sorted(hosts, key=_natural_key)),
+        ("line", "reachability: %d passed, %d failed" % (passed, failed)),
+    ])
+
+
+def pairs(results):
+    """One Pair per source -> destination that was probed, in natural host order."""
+    grouped = collections.OrderedDict()
+    for result in _checked(results):
+        grouped.setdefault((result["src"], result["dst"]), []).append(result)
+    found = []
+    for (src, dst), flows in grouped.items():
+        open_ports = collections.OrderedDict()
+        refused = 0
+        mismatches = [r for r in flows if r["match"] is False]
+        for result in flows:
+            if result["match"] is False:
+                continue
+            if result["observed"] == "open":
+                open_ports.setdefault((result["proto"], int(result["port"])), set()).add(int(result["family"]))
+            else:
+                refused += 1
+        if mismatches:
+            status = "bad"
+        elif any(r.get("expect") == "open" for r in flows):
+            status = "ok"
+        else:
+            status = "none"
+        found.append(Pair(src, dst, status, open_ports, refused, mismatches, flows))
+    return found
+
+
+def format_ports(open_ports):
+    """{(proto, port): families} -> '80,443/tcp 123/udp 8080/tcp(v4)': both families unless marked."""
+    both = collections.OrderedDict((proto, []) for proto in PROTOCOL_ORDER)
+    single = []
+    for (proto, port), families in sorted(open_ports.items(), key=lambda item: (PROTOCOL_ORDER.index(item[0][0]), item[0][1])):
+        if set(families) >= {4, 6}:
+            both[proto].append(str(port))
+        else:
+            single.append("%d/%s(%s)" % (port, proto, ",".join("v%d" % f for f in sorted(families))))
+    parts = ["%s/%s" % (",".join(ports), proto) for proto, ports in both.items() if ports]
+    return " ".join(parts + single)
+
+
+def mismatch_ports(mismatches):
+    """'open, not expected: 21064/tcp; closed, expected open: 2049/tcp' for a pair's mismatches."""
+    parts = []
+    for observed, label in (("open", "open, not expected"), ("refused", "closed, expected open")):
+        ports = collections.OrderedDict()
+        for result in mismatches:
+            if (result["observed"] == "open") is (observed == "open"):
+                ports.setdefault((result["proto"], int(result["port"])), set()).add(int(result["family"]))
+        if ports:
+            parts.append("%s: %s" % (label, format_ports(ports)))
+    return "; ".join(parts)
+
+
+def describe_mismatch(result):
+    text = "%s -> %s %s/%s IPv%s: expected %s, observed %s (%s)" % (
+        result["src"], result["dst"], result["port"], result["proto"], result["family"],
+        result.get("expect"), result["observed"], result.get("detail", ""))
+    if result.get("flow"):
+        text += " [%s]" % result["flow"]
+    return text
+
+
+def _columns(rows):
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
+def render_text(results):
+    """The reachability table a person reads: aligned whatever the host names, summary line last.
+
+    One row per source -> destination with something open or not as expected; the pairs
+    where everything was refused as expected are counted per source on one line each.
+    """
+    summary = summarize(results)
+    found = pairs(results)
+    rows = [("source", "destination", "refused as expected", "open as expected (port/protocol, IPv4 and IPv6 unless marked)")]
+    quiet = collections.OrderedDict()  # source -> [(destination, refused)] with nothing open and no mismatch
+    for pair in found:
+        if pair.open_ports or pair.mismatches:
+            ports = format_ports(pair.open_ports)
+            if pair.mismatches:
+                ports = (ports + "  " if ports else "") + "!! %s" % mismatch_ports(pair.mismatches)
+            rows.append((pair.src, "-> " + pair.dst, str(pair.refused), ports))
+        else:
+            quiet.setdefault(pair.src, []).append(pair)
+    lines = _columns(rows) if len(rows) > 1 else []
+    if quiet:
+        lines += ["", "nothing open, every flow refused as expected:"]
+        lines += _columns([(src, "%d flows" % sum(p.refused for p in items),
+                            "-> %s" % ", ".join(p.dst for p in items)) for src, items in quiet.items()])
+    mismatches = [r for pair in found for r in pair.mismatches]
+    if mismatches:
+        lines += ["", "NOT AS EXPECTED (%d):" % len(mismatches)]
+        lines += ["  " + describe_mismatch(r) for r in mismatches]
+    lines += ["", summary["line"]]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5em;color:#1d232a;background:#fff}
+h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.6em 0 .5em}
+.meta{color:#5b6570;margin:0 0 1em}
+.summary{font-size:1.15em;font-weight:600;padding:.5em .8em;border-radius:6px;display:inline-block}
+.summary.pass{background:#e3f4e6;color:#17582a}.summary.fail{background:#fbe3e3;color:#8a1414}
+.counts{margin:.5em 0;color:#37414b}
+.legend span{display:inline-block;margin-right:1.2em}
+.swatch{display:inline-block;width:1em;height:1em;border-radius:3px;vertical-align:-.15em;margin-right:.3em}
+table{border-collapse:collapse}
+#grid th,#grid td{border:1px solid #d6dbe0;text-align:center;padding:0}
+#grid th{font-weight:600;font-size:.85em;background:#f4f6f8;padding:.3em .5em}
+#grid thead th{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;height:7em}
+#grid tbody th{text-align:right}
+#grid td{width:2.6em;height:2.2em;font-size:.8em;cursor:pointer}
+td.ok{background:#3fa55b;color:#fff}td.bad{background:#d93636;color:#fff;font-weight:700}
+td.none{background:#c9ced4;color:#4a525a}td.self{background:#fff}
+td.selected{outline:3px solid #1d232a;outline-offset:-3px}
+#cell-detail{white-space:pre-wrap;background:#f4f6f8;border:1px solid #d6dbe0;border-radius:6px;padding:.6em .8em;min-height:2.5em;max-width:60em}
+.flows td,.flows th{border:1px solid #d6dbe0;padding:.15em .5em;font-size:.85em;text-align:left}
+.flows tr.bad td{background:#fbe3e3}
+svg text{font-size:12px;fill:#1d232a}
+svg .edge{fill:none;stroke:#7d8a96;stroke-width:1.3;opacity:.75}
+svg .edge.bad{stroke:#d93636;stroke-width:2.6;opacity:1}
+svg .edge.missing{stroke-dasharray:6 4}
+svg .node circle{fill:#2f6fb0;stroke:#fff;stroke-width:2}
+svg .node.bad circle{fill:#d93636}
+"""
+
+_SCRIPT = """
+(function () {
+  var detail = document.getElementById('cell-detail');
+  var cells = document.querySelectorAll('#grid td[data-detail]');
+  for (var i = 0; i < cells.length; i++) {
+    cells[i].addEventListener('click', function (event) {
+      var selected = document.querySelector('#grid td.selected');
+      if (selected) { selected.classList.remove('selected'); }
+      event.currentTarget.classList.add('selected');
+      detail.textContent = event.currentTarget.getAttribute('data-detail');
+    });
+  }
+})();
+"""
+
+
+def _e(value):
+    return html.escape(str(value), quote=True)
+
+
+def _cell_detail(pair):
+    lines = ["%s -> %s: %s" % (pair.src, pair.dst, STATUS_TEXT[pair.status])]
+    if pair.open_ports:
+        lines.append("open as expected: %s" % format_ports(pair.open_ports))
+    if pair.refused:
+        lines.append("refused as expected: %d flow(s)" % pair.refused)
+    for result in pair.mismatches:
+        lines.append("NOT AS EXPECTED: %s" % describe_mismatch(result))
+    return "\n".join(lines)
+
+
+def _cell_text(pair):
+    if pair.status == "bad":
+        return "\u2717%d" % len(pair.mismatches)
+    if pair.open_ports:
+        return str(len(pair.open_ports))
+    return "\u00b7"
+
+
+def _grid(found, sources, destinations):
+    by_pair = dict(((p.src, p.dst), p) for p in found)
+    rows = ['<table id="grid" aria-label="reachability grid: sources (rows) by destinations (columns)">',
+            '<thead><tr><th scope="col">from \\ to</th>']
+    rows += ['<th scope="col">%s</th>' % _e(dst) for dst in destinations]
+    rows.append("</tr></thead><tbody>")
+    for src in sources:
+        cells = ['<tr><th scope="row">%s</th>' % _e(src)]
+        for dst in destinations:
+            pair = by_pair.get((src, dst))
+            if pair is None:
+                what = "same host" if src == dst else "not probed"
+                cells.append('<td class="%s" title="%s -> %s: %s"></td>' % (
+                    "self" if src == dst else "none", _e(src), _e(dst), what))
+                continue
+            detail = _cell_detail(pair)
+            cells.append('<td class="%s" data-src="%s" data-dst="%s" title="%s" data-detail="%s">%s</td>' % (
+                pair.status, _e(src), _e(dst), _e(detail), _e(detail), _e(_cell_text(pair))))
+        cells.append("</tr>")
+        rows.append("".join(cells))
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
+
+
+def _diagram(found, hosts):
+    """Who talks to whom, as SVG: hosts on a circle, one curved arrow per pair with traffic."""
+    count = max(len(hosts), 1)
+    radius = 110 + 24 * count
+    margin = 110
+    size = 2 * (radius + margin)
+    centre = size / 2.0
+    position = {}
+    for index, host in enumerate(hosts):
+        angle = -math.pi / 2 + 2 * math.pi * index / count
+        position[host] = (centre + radius * math.cos(angle), centre + radius * math.sin(angle), angle)
+    bad_hosts = set()  # destinations whose firewall did not do what the matrix says
+    edges = []
+    for pair in found:
+        talked = [r for r in pair.flows if r["observed"] == "open"]
+        if not talked and not pair.mismatches:
+            continue
+        if pair.mismatches:
+            bad_hosts.add(pair.dst)
+        x1, y1, _a = position[pair.src]
+        x2, y2, _b = position[pair.dst]
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        # Bend to the right of the direction of travel, so a -> b and b -> a are two arcs.
+        bend = 0.12 * length
+        cx, cy = (x1 + x2) / 2.0 - uy * bend, (y1 + y2) / 2.0 + ux * bend
+        node = 13.0
+        sx, sy = _towards(x1, y1, cx, cy, node)
+        ex, ey = _towards(x2, y2, cx, cy, node + 3)
+        classes = "edge"
+        if pair.mismatches:
+            classes += " bad"
+            if not talked:
+                classes += " missing"
+        marker = "arrow-bad" if pair.mismatches else "arrow"
+        label = "%s -> %s: %s" % (pair.src, pair.dst, format_ports(
+            collections.OrderedDict(((r["proto"], int(r["port"])), {4, 6}) for r in talked)) or "nothing open")
+        if pair.mismatches:
+            label += "; %d NOT as expected" % len(pair.mismatches)
+        edges.append('<path class="%s" d="M%.1f,%.1f Q%.1f,%.1f %.1f,%.1f" marker-end="url(#%s)" '
+                     'data-src="%s" data-dst="%s"><title>%s</title></path>' % (
+                         classes, sx, sy, cx, cy, ex, ey, marker, _e(pair.src), _e(pair.dst), _e(label)))
+    nodes = []
+    for host in hosts:
+        x, y, angle = position[host]
+        lx, ly = x + 24 * math.cos(angle), y + 24 * math.sin(angle)
+        anchor = "middle" if abs(math.cos(angle)) < 0.3 else ("start" if math.cos(angle) > 0 else "end")
+        nodes.append('<g class="node%s" data-host="%s"><title>%s</title><circle cx="%.1f" cy="%.1f" r="11"/>'
+                     '<text x="%.1f" y="%.1f" text-anchor="%s" dominant-baseline="middle">%s</text></g>' % (
+                         " bad" if host in bad_hosts else "", _e(host), _e(host), x, y, lx, ly, anchor, _e(host)))
+    return "\n".join([
+        '<svg id="diagram" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" '
+        'role="img" aria-label="who talks to whom">' % (size, size, size, size),
+        '<defs>',
+        '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#7d8a96"/></marker>',
+        '<marker id="arrow-bad" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#d93636"/></marker>',
+        '</defs>',
+        '<g class="edges">'] + edges + ['</g>', '<g class="nodes">'] + nodes + ['</g>', '</svg>'])
+
+
+def _towards(x, y, cx, cy, distance):
+    length = math.hypot(cx - x, cy - y) or 1.0
+    return x + (cx - x) / length * distance, y + (cy - y) / length * distance
+
+
+def _flow_table(rows, table_id):
+    head = ("source", "destination", "protocol", "port", "IP", "expected", "observed", "detail", "flow")
+    lines = ['<table class="flows" id="%s"><thead><tr>%s</tr></thead><tbody>' % (
+        table_id, "".join("<th>%s</th>" % h for h in head))]
+    for r in rows:
+        lines.append('<tr class="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>IPv%s</td><td>%s</td>'
+                     '<td>%s</td><td>%s</td><td>%s</td></tr>' % (
+                         "bad" if r["match"] is False else "ok", _e(r["src"]), _e(r["dst"]), _e(r["proto"]),
+                         _e(r["port"]), _e(r["family"]), _e(r.get("expect") or ""), _e(r["observed"]),
+                         _e(r.get("detail") or ""), _e(r.get("flow") or r.get("purpose") or "")))
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
+
+
+def render_html(results, title="portmatrix reachability", generated_at=None):
+    """One self-contained HTML page (no network needed to open it) for the results."""
+    summary = summarize(results)
+    found = pairs(results)
+    if generated_at is None:
+        generated_at = datetime.datetime.now(datetime.timezone.utc)
+    if isinstance(generated_at, datetime.datetime):
+        generated_at = generated_at.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    checked = _checked(results)
+    sources = sorted(set(r["src"] for r in checked), key=_natural_key)
+    destinations = sorted(set(r["dst"] for r in checked), key=_natural_key)
+    mismatches = [r for r in checked if r["match"] is False]
+    verdict = "pass" if not summary["failed"] else "fail"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>%s</title>" % _e(title),
+        "<style>%s</style>" % _CSS,
+        "</head><body>",
+        "<h1>%s</h1>" % _e(title),
+        '<p class="meta">generated %s &middot; %d hosts &middot; %d flows probed</p>' % (
+            _e(generated_at), len(summary["hosts"]), summary["flows"]),
+        '<p id="summary" class="summary %s">%s</p>' % (verdict, _e(summary["line"])),
+        '<p class="counts">%d observed open, %d refused; %d source &rarr; destination pairs, %d not as expected</p>' % (
+            summary["open"], summary["refused"], len(found), sum(1 for p in found if p.status == "bad")),
+        "<h2>Reachability grid</h2>",
+        '<p class="legend"><span><i class="swatch" style="background:#3fa55b"></i>every expected flow open, '
+        'nothing unexpected</span><span><i class="swatch" style="background:#d93636"></i>something not as '
+        'expected</span><span><i class="swatch" style="background:#c9ced4"></i>nothing expected open</span></p>',
+        "<p>Rows: source, columns: destination. A cell shows how many ports are open (&#x2717; and a number: how "
+        "many flows are not as expected). Hover over a cell for its ports, or click it.</p>",
+        _grid(found, sources, destinations),
+        '<pre id="cell-detail" aria-live="polite">Click a cell for its ports.</pre>',
+        "<h2>Who talks to whom</h2>",
+        '<p class="legend"><span>an arrow per source &rarr; destination with a flow observed open (hover for '
+        'its ports)</span><span style="color:#d93636">red: not as expected (dashed: expected open, found '
+        'closed); a red host: its firewall did not do what the matrix says</span></p>',
+        _diagram(found, summary["hosts"]),
+        "<h2>Not as expected (%d)</h2>" % len(mismatches),
+        _flow_table(mismatches, "mismatches") if mismatches else '<p id="mismatches">None: every flow was as expected.</p>',
+        "<details><summary>Every probed flow (%d)</summary>" % len(checked),
+        _flow_table(checked, "all-flows"),
+        "</details>",
+        "<script>%s</script>" % _SCRIPT,
+        "</body></html>",
+        "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Probe results recorded from the lab, and a parser for the HTML report."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+from html.parser import HTMLParser
+
+import pytest
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+def load_recorded(name="probe-lab-reset.json"):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        data = json.load(handle)
+    return data, [dict(zip(data["columns"], row)) for row in data["rows"]]
+
+
+@pytest.fixture
+def recorded():
+    """(the recording's header, its results): a real lab probe with 186 mismatches."""
+    return load_recorded()
+
+
+class ReportPage(HTMLParser):
+    """What a test needs from the report: elements by id, grid cells, flow-table rows, text."""
+
+    def __init__(self, text):
+        HTMLParser.__init__(self, convert_charrefs=True)
+        self.ids = {}           # id -> (tag, attrs)
+        self.text_of = {}       # id -> text inside the element
+        self.cells = {}         # (src, dst) -> attrs of the grid cell
+        self.grid_headers = []  # th texts of #grid
+        self.svg_hosts = []     # data-host of the diagram's nodes
+        self.svg_edges = []     # (src, dst, class) of the diagram's arrows
+        self.tables = {}        # table id -> list of rows (list of cell texts)
+        self.tags = []          # every start tag: (tag, attrs)
+        self._open = []         # stack of [tag, id or None]
+        self._collect = {}      # id -> list of text pieces, while inside
+        self._table = None
+        self._row = None
+        self._cell = None
+        self._in_grid_th = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        element_id = attrs.get("id")
+        if element_id:
+            self.ids[element_id] = (tag, attrs)
+            self._collect[element_id] = []
+        if tag not in ("meta", "br", "hr", "img", "input", "link", "circle", "path"):
+            self._open.append([tag, element_id])
+        if tag == "table":
+            self._table = attrs.get("id")
+            self.tables.setdefault(self._table, [])
+        elif tag == "tr" and self._table:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        if tag == "td" and self._table == "grid" and "data-src" in attrs:
+            self.cells[(attrs["data-src"], attrs["data-dst"])] = attrs
+        if tag == "g" and "data-host" in attrs:
+            self.svg_hosts.append(attrs["data-host"])
+        if tag == "path" and "data-src" in attrs:
+            self.svg_edges.append((attrs["data-src"], attrs["data-dst"], attrs.get("class", "")))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            text = "".join(self._cell).strip()
+            self._row.append(text)
+            if tag == "th" and self._table == "grid":
+                self.grid_headers.append(text)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+        while self._open:
+            open_tag, element_id = self._open.pop()
+            if element_id:
+                self.text_of[element_id] = "".join(self._collect.pop(element_id, []))
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data):
+        for pieces in self._collect.values():
+            pieces.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+@pytest.fixture
+def parse_page():
+    """parse_page(html_text) -> ReportPage."""
+    return ReportPage
