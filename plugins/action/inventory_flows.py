@@ -41,7 +41,8 @@ class ActionModule(ActionBase):
         with inventory.gc_paused():
             dest_flows = engine.destination_flows(estate, calls)
             merged = engine.merged_flows(estate, calls, dest_flows)
-        result.update(changed=False, hosts=len(estate.hosts), merged=len(merged),
+        outbound = engine.outbound_flows(estate)
+        result.update(changed=False, hosts=len(estate.hosts), merged=len(merged), outbound=len(outbound),
                       managed=sorted(h for h, c in calls.items() if c["manage"]),
                       unmanaged=sorted(h for h, c in calls.items() if c["served"] and not c["manage"]))
         if targets:
@@ -54,7 +55,7 @@ class ActionModule(ActionBase):
                     result.update(failed=True, msg="%s exists and is not a directory" % directory)
                     return result
                 with inventory.gc_paused():
-                    result["flows"] = self._write(directory, estate, calls, dest_flows, merged)
+                    result["flows"] = self._write(directory, estate, calls, dest_flows, merged, outbound)
                 result["changed"] = True
         return result
 
@@ -70,7 +71,7 @@ class ActionModule(ActionBase):
         return by_source
 
     @staticmethod
-    def _write(directory, estate, calls, dest_flows, merged):
+    def _write(directory, estate, calls, dest_flows, merged, outbound):
         """Every file written beside its name, then renamed into place; returns the pair count."""
         os.makedirs(directory, exist_ok=True)
         paths = dict((name, os.path.join(directory, name)) for name in PAIR_FILES + MERGED_FILES)
@@ -80,9 +81,9 @@ class ActionModule(ActionBase):
             managed = dict((h, c["manage"]) for h, c in calls.items())
             count = flows_output.write_pairs(engine.pairs(estate, calls, dest_flows), estate.hosts, managed,
                                              csv_file, json_file, md_file)
-        for name, text in (("change-request.json", flows_output.as_json(merged)),
-                           ("change-request.csv", flows_output.merged_csv(merged)),
-                           ("change-request.md", flows_output.merged_markdown(merged))):
+        for name, text in (("change-request.json", flows_output.as_json({"flows": merged, "outbound": outbound})),
+                           ("change-request.csv", flows_output.merged_csv(merged, outbound)),
+                           ("change-request.md", flows_output.merged_markdown(merged, outbound))):
             with open(paths[name] + ".tmp", "w") as handle:
                 handle.write(text)
         for path in paths.values():

@@ -23,7 +23,9 @@ description:
   - With O(dest), writes C(flows.json), C(flows.csv) and C(flows.md) (one row per source host, destination host,
     protocol and port) and C(change-request.json), C(change-request.csv) and C(change-request.md) (one row per source
     group, destination group, protocol and port list, with every source and destination address; same-pool flows are
-    per pool), which is what a perimeter firewall change request needs.
+    per pool), which is what a perimeter firewall change request needs. The change request also lists the matrix's
+    outbound connections to the vendor's services by DNS name (updates, telemetry), with the addresses of the hosts
+    that make them; those are perimeter or proxy rules, never host rules.
   - The portmatrix.xenserver.flows playbook runs it.
 options:
   dest:
@@ -72,6 +74,10 @@ unmanaged:
   returned: success
   type: list
   elements: str
+outbound:
+  description: Rows of outbound connections by name in the change request.
+  returned: success
+  type: int
 dest:
   description: The absolute directory the files went to.
   returned: when O(dest) is given

@@ -582,3 +582,32 @@ def rollout(calls, hosts, canary=1):
         waves.append(idle)
     order = [host for wave in waves for host in wave]
     return {"order": order, "batches": [len(wave) for wave in waves] or [1], "waves": waves}
+
+
+# ---- outbound, by name -------------------------------------------------------------------
+
+def outbound_flows(estate):
+    """The matrix's outbound connections to vendor services, by DNS name, with the addresses
+    of the hosts that make them (for perimeter firewalls and proxies; never host rules).
+    A pool's coordinator changes with elections, so every pool host is listed for
+    coordinator-only entries, and the row says so."""
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
+    group_of = dict((c, "/".join(gs)) for c, gs in estate.group_map.items())
+    rows = []
+    for entry in matrix.OUTBOUND:
+        hosts = [h for h in estate.hosts.values() if entry.source in h.components]
+        if not hosts:
+            continue
+        addresses = []
+        for host in hosts:
+            addresses.extend(host.addresses)
+        for destination in entry.destinations:
+            rows.append({
+                "id": entry.id, "source_group": group_of.get(entry.source, entry.source),
+                "source_hosts": sorted(h.name for h in hosts), "sources": sorted(set(addresses), key=_address_key),
+                "destination": destination, "protocol": entry.protocol, "port": entry.port,
+                "purpose": entry.purpose + (" (from the pool coordinator only; it can move to any member)"
+                                            if entry.only == "pool_coordinator" else ""),
+                "source_ref": entry.source_ref,
+            })
+    return rows

@@ -30,11 +30,14 @@ def _csv(header, rows):
     return out.getvalue()
 
 
-def merged_csv(rows):
-    return _csv(MERGED_COLUMNS, ([r["source_group"], r["destination_group"], r["protocol"],
-                                  " ".join(str(p) for p in r["ports"]), r["pool"], " ".join(r["sources"]),
-                                  " ".join(r["destinations"]), " ".join(r["source_hosts"]),
-                                  " ".join(r["destination_hosts"]), " ".join(r["flows"])] for r in rows))
+def merged_csv(rows, outbound=()):
+    """The change-request rows; outbound rows by name follow, their destination a DNS name."""
+    lines = [[r["source_group"], r["destination_group"], r["protocol"], " ".join(str(p) for p in r["ports"]), r["pool"],
+              " ".join(r["sources"]), " ".join(r["destinations"]), " ".join(r["source_hosts"]),
+              " ".join(r["destination_hosts"]), " ".join(r["flows"])] for r in rows]
+    lines += [[o["source_group"], "(internet, by name)", o["protocol"], str(o["port"]), "", " ".join(o["sources"]),
+               o["destination"], " ".join(o["source_hosts"]), "", "outbound:" + o["id"]] for o in outbound]
+    return _csv(MERGED_COLUMNS, lines)
 
 
 def as_json(data):
@@ -113,7 +116,7 @@ def merged_markdown(rows, outbound=()):
             ", ".join(str(p) for p in r["ports"]), _cell(r["pool"] or "-"), _cell(", ".join(r["sources"])),
             _cell(", ".join(r["destinations"])), _cell(", ".join(r["flows"]))))
     if outbound:
-        lines += ["", "## Outbound, by name (not host rules)", "",
+        lines += ["", "## Outbound to the vendor's services, by name (perimeter or proxy rules, never host rules)", "",
                   "| source group | source addresses | destination | protocol | port | purpose | source |",
                   "|---|---|---|---|---|---|---|"]
         for o in outbound:

@@ -67,8 +67,9 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
     Setting("portmatrix_firewall_persist", "bool", True, "host",
             "Save the rules so that they survive a reboot."),
     Setting("portmatrix_features", "features", [], "host",
-            "Optional features this host serves, for example V(ha), V(nbd), V(vxlan) on pool hosts, "
-            "V(license_admin) on license servers, V(wlb) on the Workload Balancing appliance (an api_client)."),
+            "Optional features this host serves, for example V(ha), V(nbd), V(vxlan), V(snmp), V(nrpe) on pool "
+            "hosts, V(ad_integration) on domain controllers, V(license_admin) on license servers, V(wlb) on the "
+            "Workload Balancing appliance (an api_client). docs/port-matrix.md lists every feature and its source."),
     Setting("portmatrix_skip_features", "features", [], "host",
             "Features of the vendor matrix this host does not serve, for example V(nfsv3) on a filer that "
             "serves NFSv4 only, V(smb) or V(iscsi)."),

@@ -229,3 +229,14 @@ def test_rollout_canary_then_one_host_per_pool_per_wave():
     assert plan["batches"] == [len(w) for w in plan["waves"]]
     assert plan["order"][:plan["batches"][0]] == ["a1"]
     assert engine.rollout(calls, hosts, canary=0)["waves"][0] == ["a1", "b1", "lic", "dc"]
+
+
+def test_outbound_by_name_for_change_requests():
+    e = estate(GROUPS, HOSTS)
+    rows = engine.outbound_flows(e)
+    repo = [r for r in rows if r["destination"] == "repo.ops.xenserver.com"]
+    assert len(repo) == 1 and repo[0]["source_group"] == "pool_hosts" and repo[0]["port"] == 443
+    assert repo[0]["source_hosts"] == ["a1", "a2", "a3", "b1"] and "pool coordinator only" in repo[0]["purpose"]
+    updates = [r for r in rows if r["destination"] == "updates.ops.xenserver.com"]
+    assert updates[0]["sources"] == ["192.0.2.50", "192.0.2.51"]
+    assert all(r["source_ref"] for r in rows)
