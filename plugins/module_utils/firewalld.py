@@ -17,7 +17,10 @@ __metaclass__ = type
 
 import os
 import re
+import stat
 import xml.etree.ElementTree as ET
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
 
 PREFIX = "pmx-"
 POLICY = PREFIX + "input"
@@ -26,7 +29,8 @@ GUARD_PRIORITY, ALLOW_PRIORITY, REJECT_PRIORITY = -30, -20, -10
 FAMILY_NAMES = {4: "ipv4", 6: "ipv6"}
 IPSET_FAMILIES = {4: "inet", 6: "inet6"}
 CONFIG_DIR = "/etc/firewalld"
-KINDS = ("ipsets", "policies")
+KINDS = ("ipsets", "policies")      # what we write
+OWNED_KINDS = KINDS + ("services", "zones")   # where a pmx-* file is ours (and drift if unplanned)
 
 
 class FirewalldError(RuntimeError):
@@ -166,17 +170,19 @@ class FirewalldBackend:
         self.state = state
         self.config_dir = config_dir
         self.families = (4, 6)
+        self.firewall_cmd = "firewall-cmd"
 
     def _cmd(self, *args):
-        rc, out, err = self._run(["firewall-cmd"] + list(args))
+        rc, out, err = self._run([self.firewall_cmd] + list(args))
         if rc != 0:
             raise FirewalldError("firewall-cmd %s failed (rc %d): %s" % (" ".join(args), rc, (err or out).strip()))
         return out
 
     def validate(self, which):
-        if not which("firewall-cmd"):
+        self.firewall_cmd = which("firewall-cmd")
+        if not self.firewall_cmd:
             raise FirewalldError("firewall-cmd is missing on the target (install firewalld, or use backend iptables)")
-        rc, out, err = self._run(["firewall-cmd", "--state"])
+        rc, out, err = self._run([self.firewall_cmd, "--state"])
         if rc != 0 or out.strip() != "running":
             raise FirewalldError("firewalld is not running (firewall-cmd --state: %s); start it, or use backend iptables"
                                  % (out.strip() or err.strip()))
@@ -188,14 +194,13 @@ class FirewalldBackend:
     # --- get ---
     def owned_files(self):
         found = {}
-        for kind in KINDS + ("services", "zones"):
+        for kind in OWNED_KINDS:
             directory = os.path.join(self.config_dir, kind)
             if not os.path.isdir(directory):
                 continue
             for name in sorted(os.listdir(directory)):
                 if name.startswith(PREFIX) and name.endswith(".xml"):
-                    with open(os.path.join(directory, name)) as handle:
-                        found["%s/%s" % (kind, name)] = handle.read()
+                    found["%s/%s" % (kind, name)] = restore.read_file(os.path.join(directory, name))
         return found
 
     def permanent_view(self, files=None):
@@ -243,20 +248,33 @@ class FirewalldBackend:
         desired = render_files(plan, self.state)
         old = current["files"]
         for path, text in desired.items():
-            _write(os.path.join(self.config_dir, path), text)
+            restore.write_file(os.path.join(self.config_dir, path), text, 0o640)
         for path in old:
             if path not in desired:
                 os.remove(os.path.join(self.config_dir, path))
-        rc, out, err = self._run(["firewall-cmd", "--check-config"])
+        rc, out, err = self._run([self.firewall_cmd, "--check-config"])
         if rc != 0:
             # Put the old files back: a config firewalld refuses must not wait for its next reload.
             for path in desired:
                 if path not in old:
                     os.remove(os.path.join(self.config_dir, path))
             for path, text in old.items():
-                _write(os.path.join(self.config_dir, path), text)
+                restore.write_file(os.path.join(self.config_dir, path), text, 0o640)
             raise FirewalldError("firewall-cmd --check-config refused the new configuration: %s" % (err or out).strip())
         self._cmd("--reload")
+
+    # --- safety ---
+    def snapshot(self, current=None):
+        """Restore steps (see restore.py) that put the owned scope back as it is now: the owned
+        permanent files, then a reload (runtime = permanent)."""
+        found = self.owned_files() if current is None else current["files"]
+        steps = []
+        for kind in OWNED_KINDS:
+            files = dict((path.split("/", 1)[1], {"text": text, "mode": _mode(os.path.join(self.config_dir, path))})
+                         for path, text in found.items() if path.startswith(kind + "/"))
+            steps.append({"sync": os.path.join(self.config_dir, kind), "prefix": PREFIX, "suffix": ".xml", "files": files})
+        steps.append({"run": [self.firewall_cmd, "--reload"]})
+        return steps
 
     # Permanent equals runtime after every write: nothing else to save.
     def saved_views(self, plan):
@@ -266,12 +284,5 @@ class FirewalldBackend:
         return None
 
 
-def _write(path, text):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o750)
-    tmp = path + ".portmatrix.tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o640)
-    os.rename(tmp, path)
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)

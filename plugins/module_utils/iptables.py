@@ -16,6 +16,8 @@ __metaclass__ = type
 import collections
 import os
 
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+
 PREFIX = "PMX-"
 ENTRY_CHAIN = PREFIX + "INPUT"
 JUMP = "-A INPUT -j %s" % ENTRY_CHAIN
@@ -34,43 +36,18 @@ class IptablesError(RuntimeError):
     pass
 
 
-FilterTable = collections.namedtuple("FilterTable", ["chains", "rules"])
-# chains: OrderedDict name -> policy ("-" for user chains); rules: OrderedDict name -> [rule lines]
+FilterTable = collections.namedtuple("FilterTable", ["chains", "rules", "text"])
+# chains: OrderedDict name -> policy ("-" for user chains); rules: OrderedDict name -> [rule lines];
+# text: the iptables-save output it was parsed from
 
 
 def parse_filter_table(text):
     """The filter table of iptables-save output (other tables are ignored)."""
-    chains = collections.OrderedDict()
-    rules = collections.OrderedDict()
-    in_filter = False
-    for raw in (text or "").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("*"):
-            in_filter = line == "*filter"
-            continue
-        if not in_filter:
-            continue
-        if line == "COMMIT":
-            in_filter = False
-        elif line.startswith(":"):
-            name, policy = line[1:].split()[:2]
-            chains[name] = policy
-            rules.setdefault(name, [])
-        elif line.startswith("-A "):
-            chain = line.split()[1]
-            rules.setdefault(chain, []).append(line)
-            chains.setdefault(chain, "-")
-    return FilterTable(chains, rules)
+    chains, rules = restore.parse_filter(text)
+    return FilterTable(chains, rules, text or "")
 
 
-def _target(rule):
-    words = rule.split()
-    for i, word in enumerate(words[:-1]):
-        if word in ("-j", "--jump", "-g", "--goto"):
-            return words[i + 1]
-    return None
+_target = restore.rule_target
 
 
 def is_owned_chain(name):
@@ -172,27 +149,11 @@ def restore_payload(plan, family, table, state="present"):
 
     Declaring a chain flushes it; rules go back in order; every stray jump into our
     chains is deleted and the one jump re-inserted at its place; chains we no longer
-    need are deleted last, once nothing refers to them."""
-    chains = render_chains(plan, family) if state == "present" else collections.OrderedDict()
-    existing = [n for n in table.chains if is_owned_chain(n)]
-    lines = ["*filter"]
-    for name in list(chains) + [n for n in existing if n not in chains]:
-        lines.append(":%s - [0:0]" % name)
-    for rules in chains.values():
-        lines.extend(rules)
-    for chain, rules in table.rules.items():
-        if is_owned_chain(chain):
-            continue
-        for rule in rules:
-            if is_owned_rule(rule):
-                lines.append("-D" + rule[2:])
-    if state == "present":
-        lines.append("-I INPUT %d -j %s" % (jump_index(table) + 1, ENTRY_CHAIN))
-    for name in existing:
-        if name not in chains:
-            lines.append("-X %s" % name)
-    lines.append("COMMIT")
-    return "\n".join(lines) + "\n"
+    need are deleted last, once nothing refers to them (restore.iptables_payload)."""
+    if state != "present":
+        return restore.iptables_payload(table.text, PREFIX, [], [])
+    chains = render_chains(plan, family)
+    return restore.iptables_payload(table.text, PREFIX, list(chains.items()), [["INPUT", jump_index(table), JUMP]])
 
 
 def count_rules(view):
@@ -212,10 +173,13 @@ class IptablesBackend:
         self.persist_enabled = persist
         self._exists = exists
         self.persistence = None
+        self.tools = dict((tool, tool) for family in self.families for tool in TOOLS[family])
 
     # --- checks, before anything changes ---
     def validate(self, which):
-        missing = [tool for family in self.families for tool in TOOLS[family] if not which(tool)]
+        found = dict((tool, which(tool)) for tool in self.tools)
+        missing = [tool for tool in sorted(found) if not found[tool]]
+        self.tools.update((tool, path) for tool, path in found.items() if path)
         if missing:
             raise IptablesError("missing on the target: %s (install iptables, or choose another backend)"
                                 % ", ".join(missing))
@@ -236,7 +200,7 @@ class IptablesBackend:
 
     # --- get ---
     def _save(self, family):
-        rc, out, err = self._run([TOOLS[family][0], "-t", "filter"])
+        rc, out, err = self._run([self.tools[TOOLS[family][0]], "-t", "filter"])
         if rc != 0:
             raise IptablesError("%s failed: %s" % (TOOLS[family][0], err.strip() or out.strip()))
         return out
@@ -258,14 +222,30 @@ class IptablesBackend:
     def write(self, tables, plan):
         for family in self.families:
             payload = restore_payload(plan, family, tables[family], self.state)
-            restore = TOOLS[family][1]
+            tool = self.tools[TOOLS[family][1]]
             # Validate first: a payload the kernel would refuse changes nothing.
-            rc, out, err = self._run([restore, "--test", "--noflush"], data=payload)
+            rc, out, err = self._run([tool, "--test", "--noflush"], data=payload)
             if rc != 0:
-                raise IptablesError("%s --test refused the change: %s\n%s" % (restore, err.strip(), payload))
-            rc, out, err = self._run([restore, "--noflush"], data=payload)
+                raise IptablesError("%s --test refused the change: %s\n%s" % (tool, err.strip(), payload))
+            rc, out, err = self._run([tool, "--noflush"], data=payload)
             if rc != 0:
-                raise IptablesError("%s failed: %s\n%s" % (restore, err.strip(), payload))
+                raise IptablesError("%s failed: %s\n%s" % (tool, err.strip(), payload))
+
+    # --- safety ---
+    def snapshot(self, tables=None):
+        """Restore steps (see restore.py) that put the owned scope back as it is now: the
+        owned chains and jumps of each family and, when persisting, the saved files."""
+        tables = self.read() if tables is None else tables
+        steps = []
+        for family in self.families:
+            chains, jumps = restore.owned_iptables(tables[family].text, PREFIX)
+            steps.append({"iptables": {
+                "save": [self.tools[TOOLS[family][0]], "-t", "filter"],
+                "restore": [self.tools[TOOLS[family][1]]],
+                "prefix": PREFIX, "chains": chains, "jumps": jumps}})
+        if self.persist_enabled and self.persistence:
+            steps.extend(restore.file_steps(self._saved_file(family) for family in self.families))
+        return steps
 
     # --- persistence ---
     def _saved_file(self, family):
@@ -278,8 +258,7 @@ class IptablesBackend:
             path = self._saved_file(family)
             text = ""
             if self._exists(path):
-                with open(path) as handle:
-                    text = handle.read()
+                text = restore.read_file(path) or ""
             table = parse_filter_table(text)
             current[family] = owned_view(table) if text else ["# %s missing" % path]
             desired[family] = desired_view(plan, family, table, self.state)
@@ -293,18 +272,7 @@ class IptablesBackend:
                 if rc != 0:
                     raise IptablesError("%s save failed: %s" % (init, err.strip() or out.strip()))
                 continue
-            rc, out, err = self._run([TOOLS[family][0]])
+            rc, out, err = self._run([self.tools[TOOLS[family][0]]])
             if rc != 0:
                 raise IptablesError("%s failed: %s" % (TOOLS[family][0], err.strip()))
-            _atomic_write(self._saved_file(family), out)
-
-
-def _atomic_write(path, text):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    tmp = "%s.portmatrix.tmp" % path
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.rename(tmp, path)
+            restore.write_file(self._saved_file(family), out, 0o600)

@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def collections_path():
     root = tempfile.mkdtemp(prefix="pmx-it-collections-")
     os.makedirs(os.path.join(root, "ansible_collections", "portmatrix"))
     os.symlink(REPO, os.path.join(root, "ansible_collections", "portmatrix", "xenserver"))
+    sys.path.insert(0, root)  # this checkout's module_utils for the tests themselves
     yield root
     shutil.rmtree(root)
 
@@ -104,3 +106,48 @@ def peers_of(info, host):
         args["pool_peers"] = [a for h in hosts.values() if h.get("pool") == pool for a in (h["ipv4"], h["ipv6"])]
         args["clustered"] = bool(info["pools"][pool]["clustered"])
     return args
+
+
+def saved(lab, host, family=4):
+    tool = "iptables-save" if family == 4 else "ip6tables-save"
+    out = lab.exec(host, [tool, "-t", "filter"], check=True).stdout
+    return [re.sub(r"\[\d+:\d+\]", "[0:0]", l) for l in out.splitlines() if not l.startswith("#")]
+
+
+def foreign(lines):
+    """What the collection does not own: every line but our chains and our jump."""
+    return [l for l in lines if "PMX-" not in l]
+
+
+def probe(lab, flows):
+    results, summary = lab.probe(flows)
+    bad = [r for r in results if r["match"] is False]
+    assert not bad, "flows not as expected:\n" + "\n".join(json.dumps(r, sort_keys=True) for r in bad)
+    assert summary["flows"] == len(flows)
+    return results
+
+
+def flow(src, dst, proto, port, expect, family=4):
+    return {"src": src, "dst": dst, "proto": proto, "port": port, "expect": expect, "family": family}
+
+
+def on_target(lab, collections, host, argv, check=True):
+    """Run a Python command inside host with the host's interpreter, an empty environment and,
+    when collections is given, the collection importable (tests/integration/on_target.py)."""
+    python = lab.info()["hosts"][host]["python"]
+    env = ["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    if collections:
+        env.append("PYTHONPATH=%s" % collections)
+    return lab.exec(host, env + [python] + list(argv), check=check)
+
+
+def snapshot(lab, collections, host, kind, path):
+    """The backend's restore steps for host, taken on the host, written to path."""
+    on_target(lab, collections, host, [os.path.join(os.path.dirname(__file__), "on_target.py"), "snapshot", kind, path])
+    return path
+
+
+def run_restore(lab, host, steps_path):
+    """The standalone restore runner on host: no collection, an empty environment."""
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+    return on_target(lab, None, host, ["-c", restore.RUNNER_SOURCE, steps_path], check=False)

@@ -9,39 +9,15 @@ __metaclass__ = type
 
 import json
 import os
-import re
 import signal
 import time
 
 import pytest
 
-from conftest import peers_of
+from conftest import flow, foreign, peers_of, probe, saved
 
 POOL_HOSTS = ["pool-a1", "pool-a2", "pool-a3", "pool-b1"]
 NFS_PINNED = ["892", "662", "32803/tcp", "32769/udp"]
-
-
-def saved(lab, host, family=4):
-    tool = "iptables-save" if family == 4 else "ip6tables-save"
-    out = lab.exec(host, [tool, "-t", "filter"], check=True).stdout
-    return [re.sub(r"\[\d+:\d+\]", "[0:0]", l) for l in out.splitlines() if not l.startswith("#")]
-
-
-def foreign(lines):
-    """What the collection does not own: every line but our chains and our jump."""
-    return [l for l in lines if "PMX-" not in l]
-
-
-def probe(lab, flows):
-    results, summary = lab.probe(flows)
-    bad = [r for r in results if r["match"] is False]
-    assert not bad, "flows not as expected:\n" + "\n".join(json.dumps(r, sort_keys=True) for r in bad)
-    assert summary["flows"] == len(flows)
-    return results
-
-
-def flow(src, dst, proto, port, expect, family=4):
-    return {"src": src, "dst": dst, "proto": proto, "port": port, "expect": expect, "family": family}
 
 
 @pytest.fixture(scope="module")
