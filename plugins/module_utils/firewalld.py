@@ -166,14 +166,14 @@ class FirewalldBackend:
     name = "firewalld"
 
     def __init__(self, run, state="present", config_dir=CONFIG_DIR):
-        self._run = run
+        self.run = run
         self.state = state
         self.config_dir = config_dir
         self.families = (4, 6)
         self.firewall_cmd = "firewall-cmd"
 
     def _cmd(self, *args):
-        rc, out, err = self._run([self.firewall_cmd] + list(args))
+        rc, out, err = self.run([self.firewall_cmd] + list(args))
         if rc != 0:
             raise FirewalldError("firewall-cmd %s failed (rc %d): %s" % (" ".join(args), rc, (err or out).strip()))
         return out
@@ -182,7 +182,7 @@ class FirewalldBackend:
         self.firewall_cmd = which("firewall-cmd")
         if not self.firewall_cmd:
             raise FirewalldError("firewall-cmd is missing on the target (install firewalld, or use backend iptables)")
-        rc, out, err = self._run([self.firewall_cmd, "--state"])
+        rc, out, err = self.run([self.firewall_cmd, "--state"])
         if rc != 0 or out.strip() != "running":
             raise FirewalldError("firewalld is not running (firewall-cmd --state: %s); start it, or use backend iptables"
                                  % (out.strip() or err.strip()))
@@ -190,6 +190,11 @@ class FirewalldBackend:
         numbers = [int(n) for n in re.findall(r"\d+", version)[:2]]
         if numbers < [0, 9]:
             raise FirewalldError("firewalld %s has no policies; 0.9 or newer is needed" % version)
+        problems = [restore.cannot_write(os.path.join(d if os.path.isdir(d) else self.config_dir, PREFIX + "probe.xml"))
+                    for d in (os.path.join(self.config_dir, kind) for kind in KINDS)]
+        if any(problems):
+            raise FirewalldError("cannot write firewalld's permanent configuration, nothing was changed: %s"
+                                 % "; ".join(p for p in problems if p))
 
     # --- get ---
     def owned_files(self):
@@ -252,14 +257,9 @@ class FirewalldBackend:
         for path in old:
             if path not in desired:
                 os.remove(os.path.join(self.config_dir, path))
-        rc, out, err = self._run([self.firewall_cmd, "--check-config"])
+        rc, out, err = self.run([self.firewall_cmd, "--check-config"])
         if rc != 0:
-            # Put the old files back: a config firewalld refuses must not wait for its next reload.
-            for path in desired:
-                if path not in old:
-                    os.remove(os.path.join(self.config_dir, path))
-            for path, text in old.items():
-                restore.write_file(os.path.join(self.config_dir, path), text, 0o640)
+            # The transaction puts the old files back: a config firewalld refuses never waits for a reload.
             raise FirewalldError("firewall-cmd --check-config refused the new configuration: %s" % (err or out).strip())
         self._cmd("--reload")
 

@@ -90,7 +90,8 @@ def _chunks(ports):
 def render_chains(plan, family):
     """The owned chains for one family, as iptables-save prints them: name -> [rules]."""
     chains = collections.OrderedDict()
-    entry = []
+    # Loopback first: the host's own traffic to itself is never filtered by this scope.
+    entry = ["-A %s -i lo -j RETURN" % ENTRY_CHAIN]
     chains[ENTRY_CHAIN] = entry
     if plan.guard and plan.guard[1] == family:
         entry.append("-A %s -s %s -p tcp -m tcp --dport %d -j ACCEPT" % (ENTRY_CHAIN, plan.guard[0], plan.guard[2]))
@@ -167,7 +168,7 @@ class IptablesBackend:
 
     def __init__(self, run, families, state="present", persist=True, exists=os.path.exists):
         # run(argv, data=None) -> (rc, stdout, stderr): the module's run_command.
-        self._run = run
+        self.run = run
         self.families = tuple(families)
         self.state = state
         self.persist_enabled = persist
@@ -190,6 +191,11 @@ class IptablesBackend:
                     "cannot tell how this host persists iptables rules: none of %s, %s, %s exists; "
                     "install iptables-services (RHEL) or iptables-persistent (Debian), or set persist: false"
                     % (RHEL_INIT[4], RHEL_FILES[4], os.path.dirname(DEBIAN_FILES[4])))
+            # Nothing is applied that cannot be saved: a host must not lose its rules at the next boot.
+            problems = [restore.cannot_write(self._saved_file(family)) for family in self.families]
+            if any(problems):
+                raise IptablesError("cannot save the rules for the next boot, nothing was changed: %s "
+                                    "(make it writable, or set persist: false)" % "; ".join(p for p in problems if p))
 
     def detect_persistence(self):
         if self._exists(RHEL_INIT[4]) or self._exists(RHEL_FILES[4]):
@@ -200,7 +206,7 @@ class IptablesBackend:
 
     # --- get ---
     def _save(self, family):
-        rc, out, err = self._run([self.tools[TOOLS[family][0]], "-t", "filter"])
+        rc, out, err = self.run([self.tools[TOOLS[family][0]], "-t", "filter"])
         if rc != 0:
             raise IptablesError("%s failed: %s" % (TOOLS[family][0], err.strip() or out.strip()))
         return out
@@ -224,10 +230,10 @@ class IptablesBackend:
             payload = restore_payload(plan, family, tables[family], self.state)
             tool = self.tools[TOOLS[family][1]]
             # Validate first: a payload the kernel would refuse changes nothing.
-            rc, out, err = self._run([tool, "--test", "--noflush"], data=payload)
+            rc, out, err = self.run([tool, "--test", "--noflush"], data=payload)
             if rc != 0:
                 raise IptablesError("%s --test refused the change: %s\n%s" % (tool, err.strip(), payload))
-            rc, out, err = self._run([tool, "--noflush"], data=payload)
+            rc, out, err = self.run([tool, "--noflush"], data=payload)
             if rc != 0:
                 raise IptablesError("%s failed: %s\n%s" % (tool, err.strip(), payload))
 
@@ -268,11 +274,11 @@ class IptablesBackend:
         for family in self.families:
             init = RHEL_INIT[family]
             if self.persistence == "rhel" and self._exists(init):
-                rc, out, err = self._run([init, "save"])
+                rc, out, err = self.run([init, "save"])
                 if rc != 0:
                     raise IptablesError("%s save failed: %s" % (init, err.strip() or out.strip()))
                 continue
-            rc, out, err = self._run([self.tools[TOOLS[family][0]]])
+            rc, out, err = self.run([self.tools[TOOLS[family][0]]])
             if rc != 0:
                 raise IptablesError("%s failed: %s" % (TOOLS[family][0], err.strip()))
             restore.write_file(self._saved_file(family), out, 0o600)

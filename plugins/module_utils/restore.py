@@ -33,8 +33,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import os
 import stat
+import tempfile
 
 RUNNER_SOURCE = r'''
 import collections
@@ -68,6 +70,8 @@ def read_file(path):
 
 
 def write_file(path, text, mode):
+    if read_file(path) == text and os.stat(path).st_mode & 0o7777 == mode:
+        return  # already so: a restore touches nothing that is right
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
@@ -257,6 +261,52 @@ parse_filter = _RUNNER["parse_filter"]
 rule_target = _RUNNER["rule_target"]
 owned_iptables = _RUNNER["owned_iptables"]
 iptables_payload = _RUNNER["iptables_payload"]
+
+
+# One run at a time per host: every run holds this lock around read-compare-write-save.
+LOCK_NAME = "portmatrix.firewall_rules.lock"
+LOCK_DIRS = ("/run/lock", "/var/lock", "/run", "/tmp")
+LOCK_TIMEOUT = 120
+
+
+def lock_path():
+    for directory in LOCK_DIRS:
+        if os.path.isdir(directory):
+            return os.path.join(directory, LOCK_NAME)
+    raise RuntimeError("none of %s exists for the lock file" % ", ".join(LOCK_DIRS))
+
+
+@contextlib.contextmanager
+def host_lock(path=None, timeout=LOCK_TIMEOUT):
+    """Hold the host's lock (exclusive flock) for the block; RuntimeError after timeout s."""
+    handle = _RUNNER["take_lock"](path or lock_path(), timeout)
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+def adapt(run):
+    """The runner's call(argv, stdin) made of a module-style run(argv, data=None)."""
+    return lambda argv, stdin=None: run(argv, data=stdin)
+
+
+def cannot_write(path):
+    """Why path cannot be written by a temp file and a rename in its directory, or None."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        return "%s does not exist" % directory
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".portmatrix-probe-", dir=directory)
+    except (IOError, OSError) as exc:
+        return "cannot create a file in %s: %s" % (directory, exc.strerror or exc)
+    os.close(handle)
+    os.remove(probe)
+    if os.path.lexists(path) and not os.path.isfile(path):
+        return "%s is not a regular file" % path
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "%s is not writable" % path
+    return None
 
 
 def standalone_argv(python, steps_path):

@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+
 
 class TransactionError(RuntimeError):
     pass
@@ -67,6 +69,19 @@ class Transaction:
         }
         if self.check_mode or not result["changed"]:
             return result
+        # Whatever fails from here on, the owned scope goes back to what it is now: a host is never
+        # left half-changed, or running rules that the next boot would not bring back.
+        steps = self.backend.snapshot(current)
+        try:
+            self._change(current, drift, result)
+        except Exception as exc:
+            errors = restore.run_steps(steps, run=restore.adapt(self.backend.run))
+            raise TransactionError("%s; %s" % (exc, (
+                "the owned %s scope was put back as it was before this run" % self.backend.name if not errors else
+                "putting the owned %s scope back as it was ALSO FAILED: %s" % (self.backend.name, "; ".join(errors)))))
+        return result
+
+    def _change(self, current, drift, result):
         if drift:
             self.backend.write(current, self.plan)
             after_now, after_want, still_added, still_removed = self._compare(self.backend.read())
@@ -80,7 +95,6 @@ class Transaction:
             if self._saved_drift():
                 raise TransactionError("the saved %s rules still differ from the running ones after saving"
                                        % self.backend.name)
-        return result
 
 
 def _text(views):

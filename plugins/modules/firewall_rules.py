@@ -174,6 +174,16 @@ attributes:
     description: Linux with iptables (legacy or nf_tables) or firewalld 0.9 or newer.
 notes:
   - Runs on Python 3.6 (XenServer 8 dom0).
+  - Loopback is never filtered by the owned scope (iptables - the first rule of C(PMX-INPUT) returns
+    traffic on C(lo); firewalld - loopback is accepted before any policy), so local tools reach local
+    daemons on restricted ports.
+  - One run at a time per host - every run holds an exclusive lock on
+    C(/run/lock/portmatrix.firewall_rules.lock) from its first read to its last write, and waits up to
+    120 seconds for another run to finish.
+  - Nothing is applied that cannot be saved - with O(persist=true) the module checks that the saved-rules
+    files (or firewalld's permanent configuration) can be written before it changes anything, and fails
+    otherwise. If writing, reading back or saving still fails, the owned scope is put back as it was
+    before the run (runtime and saved files) and the module fails saying so.
   - C(firewall-cmd --reload) makes every runtime-only firewalld change permanent configuration does not
     hold go away, the collection's and others'.
 requirements:
@@ -259,10 +269,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
-from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, FirewalldError
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
-from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction, TransactionError
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction
 
 ARGUMENT_SPEC = dict(
     components=dict(type="list", elements="str", required=True),
@@ -349,13 +359,15 @@ def main():
 
     backend = choose_backend(module, run, state, params["persist"])
     try:
-        backend.validate(module.get_bin_path)
-        if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
-            raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
-                                "(no ip6tables-restore, or IPv6 disabled)")
-        result = Transaction(backend, plan, check_mode=module.check_mode,
-                             persist=params["persist"] and backend.name == "iptables").run()
-    except (IptablesError, FirewalldError, TransactionError) as exc:
+        # One run at a time per host, from the first read to the last write.
+        with restore.host_lock():
+            backend.validate(module.get_bin_path)
+            if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
+                raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
+                                    "(no ip6tables-restore, or IPv6 disabled)")
+            result = Transaction(backend, plan, check_mode=module.check_mode,
+                                 persist=params["persist"] and backend.name == "iptables").run()
+    except RuntimeError as exc:  # the backends' and the transaction's errors, a lock not obtained
         module.fail_json(msg=str(exc))
 
     diff = result.pop("diff")

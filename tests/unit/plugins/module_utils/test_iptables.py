@@ -29,15 +29,17 @@ def test_jump_goes_after_xapi_before_the_stock_chain():
     assert iptables.jump_index(iptables.parse_filter_table(empty)) == 1
 
 
-def test_render_chains_guard_first_then_sources_then_rejects():
+def test_render_chains_loopback_then_guard_then_sources_then_rejects():
     chains = iptables.render_chains(PLAN, 4)
     entry = chains["PMX-INPUT"]
-    assert entry[0] == "-A PMX-INPUT -s 127.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT"
+    assert entry[0] == "-A PMX-INPUT -i lo -j RETURN"
+    assert entry[1] == "-A PMX-INPUT -s 127.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT"
     assert "-A PMX-INPUT -s 198.51.100.11/32 -j PMX-pool_member" in entry
     assert entry[-1].endswith("-j REJECT --reject-with icmp-port-unreachable")
     assert chains["PMX-xencenter"] == ["-A PMX-xencenter -p tcp -m multiport --dports 22,443 -j ACCEPT"]
     six = iptables.render_chains(PLAN, 6)
-    assert list(six) == ["PMX-INPUT"]  # no IPv6 peers: only the rejects
+    assert list(six) == ["PMX-INPUT"]  # no IPv6 peers: only loopback and the rejects
+    assert six["PMX-INPUT"][0] == "-A PMX-INPUT -i lo -j RETURN"
     assert six["PMX-INPUT"][-1].endswith("icmp6-port-unreachable")
 
 

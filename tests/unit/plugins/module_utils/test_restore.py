@@ -160,7 +160,7 @@ def test_firewalld_snapshot_restores_owned_files_and_reloads(tmp_path):
     (tmp_path / "ipsets" / "pmx-pool-host-4.xml").unlink()
     (tmp_path / "ipsets" / "pmx-pool-host-6.xml").write_text(u"<ipset/>")
     (tmp_path / "policies" / "pmx-input.xml").write_text(u"<policy/>")
-    assert restore.run_steps(steps, run=lambda argv, stdin=None: fwd._run(argv)) == []
+    assert restore.run_steps(steps, run=lambda argv, stdin=None: fwd.run(argv)) == []
     assert sorted(os.listdir(str(tmp_path / "ipsets"))) == ["pmx-pool-host-4.xml"]
     assert dict((p, (tmp_path / p).read_text()) for p in before) == before
     assert (tmp_path / "zones" / "public.xml").read_text() == u"<zone/>"
