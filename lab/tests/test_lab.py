@@ -11,7 +11,7 @@ import time
 import pytest
 import yaml
 
-from conftest import LABCTL
+from conftest import DEFAULT_PREFIXES, LABCTL, PREFIX_ROLES, prefixes_from_env
 from portmatrix_lab import LabError, load_estate
 
 
@@ -231,10 +231,10 @@ def test_up_repairs_a_dead_daemon(lab):
 
 
 def test_down_leaves_nothing(scratch_lab):
-    the_lab = scratch_lab('pmxd-')
+    the_lab = scratch_lab('down')
     the_lab.up()
     inodes = netns_inodes(the_lab.prefix)
-    assert len(inodes) == 13 and processes_in(inodes)
+    assert len(inodes) == len(load_estate()['hosts']) + 1 and processes_in(inodes)  # hosts and the bridge
     the_lab.down()
     assert lab_namespaces(the_lab.prefix) == []
     assert processes_in(inodes) == []
@@ -243,7 +243,7 @@ def test_down_leaves_nothing(scratch_lab):
 
 
 def test_killed_up_then_down_leaves_nothing(scratch_lab):
-    the_lab = scratch_lab('pmxk-')
+    the_lab = scratch_lab('killed')
     kill_up_halfway(the_lab.prefix)
     inodes = netns_inodes(the_lab.prefix)
     assert inodes, 'up was killed before it made anything'
@@ -255,7 +255,7 @@ def test_killed_up_then_down_leaves_nothing(scratch_lab):
 
 
 def test_up_after_a_killed_up(scratch_lab):
-    the_lab = scratch_lab('pmxh-')
+    the_lab = scratch_lab('after_kill')
     kill_up_halfway(the_lab.prefix)
     info = the_lab.up()
     assert all(pid for host in info['hosts'].values() for pid in host['pids'].values())
@@ -273,3 +273,12 @@ def test_reset_puts_a_firewalld_host_back_to_stock(lab):
     assert lab.probe([nfs])[0][0]['observed'] == 'refused'
     assert not os.listdir(os.path.join(lab.host_dir('filer'), 'firewalld', 'zones'))
     assert lab.exec('filer', ['firewall-cmd', '--state']).stdout.strip() == 'running'
+
+
+def test_prefixes_from_the_environment():
+    assert prefixes_from_env({}) == dict(zip(PREFIX_ROLES, DEFAULT_PREFIXES))
+    mine = prefixes_from_env({'PMXLAB_TEST_PREFIXES': 'pmxla-, pmxlb-,pmxlc-,pmxld-,pmxle-'})
+    assert mine == {'session': 'pmxla-', 'kinds': 'pmxlb-', 'down': 'pmxlc-', 'killed': 'pmxld-', 'after_kill': 'pmxle-'}
+    for bad in ('pmxla-,pmxlb-', 'pmxla-,pmxla-,pmxlc-,pmxld-,pmxle-'):
+        with pytest.raises(ValueError):
+            prefixes_from_env({'PMXLAB_TEST_PREFIXES': bad})
