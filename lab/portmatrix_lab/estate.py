@@ -8,7 +8,15 @@ import yaml
 
 DEFAULT_ESTATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'estate.yml')
 DEFAULT_PYTHON = '/usr/bin/python3'
-FIREWALL_KINDS = ('xenserver', 'firewalld', 'debian', 'open')
+# firewall kind -> what holds the host's rules (the backend a collection has to use there)
+BACKEND_OF_KIND = {
+    'xenserver': 'iptables',
+    'firewalld': 'firewalld',
+    'nftables': 'nftables',
+    'debian': 'iptables',
+    'open': 'iptables',
+}
+FIREWALL_KINDS = tuple(BACKEND_OF_KIND)
 SHORT_RE = re.compile(r'^[a-z0-9]{1,10}$')
 HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
 

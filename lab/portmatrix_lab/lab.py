@@ -14,7 +14,7 @@ import uuid
 import yaml
 
 from . import render, stock
-from .estate import DEFAULT_PYTHON, load_estate
+from .estate import BACKEND_OF_KIND, DEFAULT_PYTHON, load_estate
 from .probe import run_probe
 from .system import LabError, in_host, kill_pids, listening, netns_list, netns_pids, pid_alive, pid_in_netns, run, spawn, wait_until
 
@@ -24,6 +24,7 @@ PREFIX_RE = re.compile(r'^[a-z][a-z0-9]{1,7}-$')
 SAFE_PATH_RE = re.compile(r'^/[A-Za-z0-9._/-]+$')  # also goes into overlay mount options
 TOOLS = ('ip', 'nsenter', 'unshare', 'setsid', 'nc', 'iptables-restore', 'ip6tables-restore', 'ssh-keygen', 'sshd')
 FIREWALLD_TOOLS = ('firewalld', 'firewall-cmd', 'dbus-daemon', 'nft')
+NFT_TOOLS = ('nft',)
 PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
 XS_OVERLAYS = (('/usr/libexec', 'libexec'), ('/usr/local/bin', 'localbin'), ('/opt', 'opt'))
 BUILD_WORKERS = 4
@@ -59,6 +60,15 @@ def _read(path):
             return handle.read()
     except OSError:
         return ''
+
+
+def _stock_file_mode(path):
+    """Mode of a stock file as the distribution ships it."""
+    if path.startswith('/etc/sysconfig/ip'):
+        return 0o600  # iptables-services
+    if path == '/etc/nftables.conf':
+        return 0o755  # Debian's, run as a script (#!/usr/sbin/nft -f)
+    return 0o644
 
 
 def _tail(path, lines=15):
@@ -122,15 +132,16 @@ class Lab:
 
     # ---- checks ---------------------------------------------------------------------------
     @staticmethod
-    def missing_tools(firewalld=True):
-        wanted = TOOLS + (FIREWALLD_TOOLS if firewalld else ())
+    def missing_tools(firewalld=True, nft=True):
+        wanted = TOOLS + (FIREWALLD_TOOLS if firewalld else ()) + (NFT_TOOLS if nft else ())
         path = os.environ.get('PATH', '') + ':/usr/sbin:/sbin'
-        return [tool for tool in wanted if not shutil.which(tool, path=path)]
+        return [tool for tool in sorted(set(wanted), key=wanted.index) if not shutil.which(tool, path=path)]
 
-    def _check_can_run(self, firewalld):
+    def _check_can_run(self, hosts):
         if os.geteuid() != 0:
             raise LabError('the lab needs root (network and mount namespaces)')
-        missing = self.missing_tools(firewalld)
+        backends = {BACKEND_OF_KIND[h['firewall']] for h in hosts.values()}
+        missing = self.missing_tools(firewalld='firewalld' in backends, nft='nftables' in backends)
         if missing:
             raise LabError('missing tools: %s (run lab/install-deps)' % ', '.join(missing))
 
@@ -140,7 +151,7 @@ class Lab:
         started = time.monotonic()
         estate = load_estate(estate or self.estate_path, self.prefix)
         hosts = estate['hosts']
-        self._check_can_run(any(h['firewall'] == 'firewalld' for h in hosts.values()))
+        self._check_can_run(hosts)
         self._prepare_state_dir()
         self._plan_hosts(estate)
         wanted = {h['ns'] for h in hosts.values()} | {self.bridge_ns}
@@ -357,17 +368,22 @@ class Lab:
         """Write the host's stock firewall files and load them; xenserver hosts also get xapi's runtime chain."""
         kind, hdir, root = host['firewall'], host['dir'], '/proc/%d/root' % holder
         files = {path: text for path, (family, text) in stock.RULE_FILES.get(kind, {}).items()}
+        files.update(stock.NFT_FILES.get(kind, {}))
         if 'nfs_filer' in host['components']:
             files.update(stock.NFS_FILES)
         for path, text in files.items():
-            _write(root + path, text, 0o600 if path.startswith('/etc/sysconfig/ip') else 0o644)
+            _write(root + path, text, _stock_file_mode(path))
         if kind == 'firewalld':
             self._stop(host, 'firewalld', 'firewalld')
             run(in_host(holder, ['nft', 'flush', 'ruleset'], mount=False))
             self._fresh_firewalld_dir(os.path.join(hdir, 'firewalld'))
             return
-        commands = [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
-                    for path, (family, text) in stock.RULE_FILES[kind].items()]
+        if kind in stock.NFT_FILES:
+            # what nftables.service does: nft -f on each file (which starts with flush ruleset)
+            commands = [['nft', '-f', path] for path in stock.NFT_FILES[kind]]
+        else:
+            commands = [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
+                        for path, (family, text) in stock.RULE_FILES[kind].items()]
         if kind == 'xenserver':
             commands += [['iptables'] + rule for rule in stock.XAPI_RUNTIME_RULES]
             self._write_xe_state(host, pools)

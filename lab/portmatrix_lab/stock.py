@@ -55,7 +55,37 @@ XAPI_RUNTIME_RULES = (
     ['-A', 'xapi-INPUT', '-p', 'tcp', '-m', 'tcp', '--dport', '10809', '-j', 'ACCEPT'],
 )
 
-# Where each kind persists its rules: {path: (family, text)}
+# Debian's /etc/nftables.conf (nftables.service runs `nft -f` on it), hardened: input and
+# forward drop what is not allowed, ssh is allowed.
+NFTABLES_CONF = """\
+#!/usr/sbin/nft -f
+
+flush ruleset
+
+table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tiif lo accept
+\t\tct state established,related accept
+\t\tct state invalid drop
+\t\tmeta l4proto { icmp, ipv6-icmp } accept
+\t\ttcp dport 22 accept
+\t}
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy drop;
+\t}
+\tchain output {
+\t\ttype filter hook output priority filter; policy accept;
+\t}
+}
+"""
+
+# Native nftables hosts: {path: text}, each loaded with `nft -f`.
+NFT_FILES = {
+    'nftables': {'/etc/nftables.conf': NFTABLES_CONF},
+}
+
+# Where each iptables kind persists its rules: {path: (family, text)}
 RULE_FILES = {
     'xenserver': {
         '/etc/sysconfig/iptables': (4, _XENSERVER.format(icmp='icmp', reject='icmp-host-prohibited')),

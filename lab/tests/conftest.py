@@ -12,6 +12,7 @@ sys.path.insert(0, LAB_DIR)
 from portmatrix_lab import Lab  # noqa: E402  pylint: disable=wrong-import-position
 
 LABCTL = os.path.join(LAB_DIR, 'labctl')
+KINDS_ESTATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'estate_kinds.yml')
 # The five labs these tests build, by role: the session lab, the lab of the new firewall
 # kinds, and the scratch labs of the down / killed-up / up-after-kill tests. Several labs
 # run on one machine at once: PMXLAB_TEST_PREFIXES="a-,b-,c-,d-,e-" gives other prefixes.
@@ -55,6 +56,18 @@ def lab():
     """The default estate, up once for the session under the session prefix."""
     the_lab = Lab(prefix=PREFIXES['session'], log=lambda message: None)
     the_lab.down()  # leftovers of an earlier, killed test run
+    try:
+        the_lab.up()
+        yield the_lab
+    finally:
+        the_lab.down()
+
+
+@pytest.fixture(scope='session')
+def kinds_lab():
+    """The estate of the other firewall kinds (estate_kinds.yml), up once for the session."""
+    the_lab = Lab(prefix=PREFIXES['kinds'], estate=KINDS_ESTATE, log=lambda message: None)
+    the_lab.down()
     try:
         the_lab.up()
         yield the_lab
