@@ -13,7 +13,7 @@ import uuid
 
 import yaml
 
-from . import render, stock
+from . import extras, render, stock
 from .estate import BACKEND_OF_KIND, DEFAULT_PYTHON, load_estate
 from .probe import run_probe
 from .system import LabError, in_host, kill_pids, listening, netns_list, netns_pids, pid_alive, pid_in_netns, run, spawn, wait_until
@@ -22,9 +22,8 @@ AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'agents')
 MARKER = '.pmxlab-state'  # down removes a state dir only when it holds this file
 PREFIX_RE = re.compile(r'^[a-z][a-z0-9]{1,7}-$')
 SAFE_PATH_RE = re.compile(r'^/[A-Za-z0-9._/-]+$')  # also goes into overlay mount options
-TOOLS = ('ip', 'nsenter', 'unshare', 'setsid', 'nc', 'iptables-restore', 'ip6tables-restore', 'ssh-keygen', 'sshd')
-FIREWALLD_TOOLS = ('firewalld', 'firewall-cmd', 'dbus-daemon', 'nft')
-NFT_TOOLS = ('nft',)
+TOOLS = ('ip', 'nsenter', 'unshare', 'setsid', 'nc', 'iptables-restore', 'ip6tables-restore', 'nft', 'ssh-keygen', 'sshd')
+FIREWALLD_TOOLS = ('firewalld', 'firewall-cmd', 'dbus-daemon')
 PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
 XS_OVERLAYS = (('/usr/libexec', 'libexec'), ('/usr/local/bin', 'localbin'), ('/opt', 'opt'))
 BUILD_WORKERS = 4
@@ -132,16 +131,15 @@ class Lab:
 
     # ---- checks ---------------------------------------------------------------------------
     @staticmethod
-    def missing_tools(firewalld=True, nft=True):
-        wanted = TOOLS + (FIREWALLD_TOOLS if firewalld else ()) + (NFT_TOOLS if nft else ())
+    def missing_tools(firewalld=True):
+        wanted = TOOLS + (FIREWALLD_TOOLS if firewalld else ())
         path = os.environ.get('PATH', '') + ':/usr/sbin:/sbin'
-        return [tool for tool in sorted(set(wanted), key=wanted.index) if not shutil.which(tool, path=path)]
+        return [tool for tool in wanted if not shutil.which(tool, path=path)]
 
     def _check_can_run(self, hosts):
         if os.geteuid() != 0:
             raise LabError('the lab needs root (network and mount namespaces)')
-        backends = {BACKEND_OF_KIND[h['firewall']] for h in hosts.values()}
-        missing = self.missing_tools(firewalld='firewalld' in backends, nft='nftables' in backends)
+        missing = self.missing_tools(firewalld=any(BACKEND_OF_KIND[h['firewall']] == 'firewalld' for h in hosts.values()))
         if missing:
             raise LabError('missing tools: %s (run lab/install-deps)' % ', '.join(missing))
 
@@ -382,13 +380,22 @@ class Lab:
             # what nftables.service does: nft -f on each file (which starts with flush ruleset)
             commands = [['nft', '-f', path] for path in stock.NFT_FILES[kind]]
         else:
-            commands = [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
-                        for path, (family, text) in stock.RULE_FILES[kind].items()]
+            # everything goes, also the nat table of Docker; then the saved files are loaded
+            commands = [['nft', 'flush', 'ruleset']]
+            commands += [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
+                         for path, (family, text) in stock.RULE_FILES[kind].items()]
         if kind == 'xenserver':
             commands += [['iptables'] + rule for rule in stock.XAPI_RUNTIME_RULES]
             self._write_xe_state(host, pools)
         script = ' && '.join(shlex.join(command) for command in commands)
         run(in_host(holder, ['sh', '-c', script + ' && { ipset destroy 2>/dev/null || true; }']))
+        self._start_extras(host, holder)
+
+    def _start_extras(self, host, holder):
+        """What Docker and fail2ban add at start (idempotent: only what is missing)."""
+        script = extras.script(extras.host_steps(host))
+        if script:
+            run(in_host(holder, ['sh', '-c', script], mount=False))
 
     @staticmethod
     def _fresh_firewalld_dir(target):
@@ -449,6 +456,18 @@ class Lab:
         with concurrent.futures.ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
             list(pool.map(reset_host, names))
         _write(self.path('lab.json'), json.dumps(info, indent=1) + '\n')
+
+    def start_extras(self, names=None):
+        """Docker and fail2ban start again on the named hosts (default all that have extras):
+        their chains, jumps and bans come back where they are missing, as after a reboot."""
+        info = self.info()
+        names = names or [name for name, host in info['hosts'].items() if host.get('extras')]
+        unknown = [name for name in names if name not in info['hosts']]
+        if unknown:
+            raise LabError('no such hosts: %s' % ' '.join(unknown))
+        for name in names:
+            self._start_extras(info['hosts'][name], self.holder(name))
+        return names
 
     def exec(self, name, argv, stdin_text=None, timeout=120, check=False):
         """Run argv inside host name (its netns and mount ns); return CompletedProcess (text)."""

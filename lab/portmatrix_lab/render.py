@@ -33,6 +33,9 @@ def inventory(estate, hosts, key_file):
         }
         if host['pool']:
             entry['portmatrix_pool'] = host['pool']
+        entry['portmatrix_lab_extras'] = list(host.get('extras', []))
+        if 'fail2ban' in entry['portmatrix_lab_extras']:
+            entry['portmatrix_lab_fail2ban'] = host['fail2ban']  # jails with the banned addresses
         host_vars[name] = entry
 
     children = {}

@@ -93,3 +93,129 @@ def test_nftables_reset_restores_byte_for_byte(kinds_lab):
     kinds_lab.reset(['nft'])
     assert snapshot(kinds_lab, 'nft', NFT_FILES) == before
     probe_all(kinds_lab, flows_to('nft', 'xencenter', [('tcp', 443, 'refused'), ('tcp', 22, 'open')]))
+
+
+# ---- ufw: ufw's chain layout, INPUT policy DROP ---------------------------------------------
+def saved_rules(lab, name, family):
+    """iptables-save (or ip6tables-save) of the host: no comments, no counters."""
+    out = lab.exec(name, ['iptables-save' if family == 4 else 'ip6tables-save'], check=True).stdout
+    return [re.sub(r' \[\d+:\d+\]$', ' [0:0]', line) for line in out.splitlines() if not line.startswith('#')]
+
+
+def file_rules(text):
+    return [line for line in text.splitlines() if not line.startswith('#')]
+
+
+def test_ufw_host_starts_with_ufw_layout(kinds_lab):
+    for path, (family, text) in stock.RULE_FILES['ufw'].items():
+        assert saved_rules(kinds_lab, 'ufw', family) == file_rules(text), family
+        assert file_bytes(kinds_lab, 'ufw', [path])[path] == text
+    rules4 = saved_rules(kinds_lab, 'ufw', 4)
+    assert rules4[1:4] == [':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]']
+    assert [line for line in rules4 if line.startswith('-A INPUT ')] == [
+        '-A INPUT -j ufw-before-logging-input', '-A INPUT -j ufw-before-input', '-A INPUT -j ufw-after-input',
+        '-A INPUT -j ufw-after-logging-input', '-A INPUT -j ufw-reject-input', '-A INPUT -j ufw-track-input']
+    for rule in ('-A ufw-before-input -i lo -j ACCEPT', '-A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+                 '-A ufw-before-input -p icmp -m icmp --icmp-type 8 -j ACCEPT', '-A ufw-before-input -j ufw-user-input',
+                 '-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT', '-A ufw-skip-to-policy-input -j DROP'):
+        assert rule in rules4, rule
+    assert '-A ufw6-user-input -p tcp -m tcp --dport 22 -j ACCEPT' in saved_rules(kinds_lab, 'ufw', 6)
+
+
+def test_ufw_host_lets_only_ssh_in(kinds_lab):
+    results, unused_summary = probe_all(kinds_lab, flows_to('ufw', 'xencenter', [
+        ('tcp', 22, 'open'), ('tcp', 27000, 'refused'), ('tcp', 445, 'refused'), ('udp', 514, 'refused')]))
+    assert {r['detail'] for r in results if r['proto'] == 'tcp' and r['observed'] == 'refused'} == {'timeout'}  # DROP
+
+
+# ---- extras: Docker and fail2ban at run time -------------------------------------------------
+DOCKER_FILTER = [
+    '-A FORWARD -j DOCKER-USER',
+    '-A FORWARD -j DOCKER-ISOLATION-STAGE-1',
+    '-A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    '-A FORWARD -o docker0 -j DOCKER',
+    '-A FORWARD -i docker0 ! -o docker0 -j ACCEPT',
+    '-A FORWARD -i docker0 -o docker0 -j ACCEPT',
+    '-A DOCKER-ISOLATION-STAGE-1 -i docker0 ! -o docker0 -j DOCKER-ISOLATION-STAGE-2',
+    '-A DOCKER-ISOLATION-STAGE-1 -j RETURN',
+    '-A DOCKER-ISOLATION-STAGE-2 -o docker0 -j DROP',
+    '-A DOCKER-ISOLATION-STAGE-2 -j RETURN',
+    '-A DOCKER-USER -j RETURN',
+]
+DOCKER_NAT = [
+    '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+    '-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER',
+    '-A POSTROUTING -s 198.19.0.0/16 ! -o docker0 -j MASQUERADE',
+    '-A DOCKER -i docker0 -j RETURN',
+]
+
+
+def table_rules(lab, name, family, table):
+    tool = 'iptables-save' if family == 4 else 'ip6tables-save'
+    out = lab.exec(name, [tool, '-t', table], check=True).stdout
+    return [line for line in out.splitlines() if line.startswith(('-A ', ':'))]
+
+
+def test_docker_chains_at_run_time(kinds_lab):
+    filter4 = table_rules(kinds_lab, 'dock', 4, 'filter')
+    assert [line for line in filter4 if 'DOCKER' in line or 'docker0' in line] == [
+        ':DOCKER - [0:0]', ':DOCKER-ISOLATION-STAGE-1 - [0:0]', ':DOCKER-ISOLATION-STAGE-2 - [0:0]', ':DOCKER-USER - [0:0]'] + DOCKER_FILTER
+    assert ':FORWARD DROP [0:0]' in filter4
+    assert [line for line in table_rules(kinds_lab, 'dock', 4, 'nat') if line.startswith('-A ')] == DOCKER_NAT
+    assert not [line for line in table_rules(kinds_lab, 'dock', 6, 'filter') if 'DOCKER' in line]  # IPv4 only
+    # not in the saved files: Docker rebuilds them at start
+    saved = file_bytes(kinds_lab, 'dock', list(stock.RULE_FILES['debian']))
+    assert saved == {path: text for path, (family, text) in stock.RULE_FILES['debian'].items()}
+
+
+def test_fail2ban_chains_and_bans(kinds_lab):
+    for family, banned, reject in ((4, ['198.18.77.250/32', '198.18.77.99/32'], 'icmp-port-unreachable'),
+                                   (6, ['fd77:18:77::99/128'], 'icmp6-port-unreachable')):
+        rules = [line for line in table_rules(kinds_lab, 'dock', family, 'filter') if line.startswith('-A ')]
+        assert rules[0] == '-A INPUT -p tcp -m multiport --dports 22 -j f2b-sshd'  # the top of INPUT
+        assert [line for line in rules if line.startswith('-A f2b-sshd ')] == [
+            '-A f2b-sshd -s %s -j REJECT --reject-with %s' % (address, reject) for address in banned] + ['-A f2b-sshd -j RETURN']
+        xs8 = [line for line in table_rules(kinds_lab, 'xs8', family, 'filter') if line.startswith('-A INPUT ')]
+        assert xs8[0] == '-A INPUT -p tcp -m multiport --dports 22,443 -j f2b-xapi'  # above xapi-INPUT too
+    with open(kinds_lab.inventory_path, encoding='utf-8') as handle:
+        xs8_vars = yaml.safe_load(handle)['all']['hosts']['xs8']
+    assert xs8_vars['portmatrix_lab_extras'] == ['fail2ban']
+    assert xs8_vars['portmatrix_lab_fail2ban'] == [{'jail': 'xapi', 'protocol': 'tcp', 'ports': [22, 443], 'banned': ['xencenter'],
+                                                   'addresses': {'ipv4': ['198.18.77.51'], 'ipv6': ['fd77:18:77::51']}}]
+
+
+def test_bans_ban_by_traffic(kinds_lab):
+    results, unused_summary = probe_all(kinds_lab, (
+        # xencenter is banned on the pool host's 22 and 443 (REJECT, both families), not on 80
+        flows_to('xs8', 'xencenter', [('tcp', 22, 'refused'), ('tcp', 443, 'refused'), ('tcp', 80, 'open')])
+        + flows_to('xs8', 'apiclient', [('tcp', 22, 'open'), ('tcp', 443, 'open')])
+        + flows_to('dock', 'outsider', [('tcp', 22, 'refused')])
+        + flows_to('dock', 'xencenter', [('tcp', 22, 'open')])))
+    assert {r['detail'] for r in results if r['observed'] == 'refused'} == {'ECONNREFUSED'}  # icmp(6)-port-unreachable
+
+
+IPTABLES_FILES = {'dock': list(stock.RULE_FILES['debian']), 'xs8': list(stock.RULE_FILES['xenserver']),
+                  'ufw': list(stock.RULE_FILES['ufw'])}
+
+
+def test_reset_restores_iptables_kinds_and_extras_byte_for_byte(kinds_lab):
+    before = {name: snapshot(kinds_lab, name, paths) for name, paths in IPTABLES_FILES.items()}
+    script = ('iptables -t nat -F; iptables -t nat -X; iptables -F FORWARD; iptables -F f2b-{jail}; ip6tables -D INPUT 1; '
+              'iptables -I INPUT -p tcp --dport 27000 -j ACCEPT; echo "# edited" >> {file}')
+    for name, jail in (('dock', 'sshd'), ('xs8', 'xapi'), ('ufw', None)):
+        command = script.format(jail=jail, file=IPTABLES_FILES[name][0]) if jail else 'iptables -P INPUT ACCEPT; ip6tables -P INPUT ACCEPT'
+        kinds_lab.exec(name, ['sh', '-c', command])
+        assert snapshot(kinds_lab, name, IPTABLES_FILES[name]) != before[name], name
+    kinds_lab.reset(list(IPTABLES_FILES))
+    assert {name: snapshot(kinds_lab, name, paths) for name, paths in IPTABLES_FILES.items()} == before
+
+
+def test_extras_come_back_like_after_a_reboot(kinds_lab):
+    before = snapshot(kinds_lab, 'dock', IPTABLES_FILES['dock'])
+    # a reboot: the kernel starts empty and the saved files are loaded (without Docker and fail2ban)
+    kinds_lab.exec('dock', ['sh', '-ec', 'nft flush ruleset; iptables-restore /etc/iptables/rules.v4; ip6tables-restore /etc/iptables/rules.v6'])
+    assert 'DOCKER' not in ruleset(kinds_lab, 'dock') and 'f2b-sshd' not in ruleset(kinds_lab, 'dock')
+    assert kinds_lab.start_extras(['dock']) == ['dock']
+    assert snapshot(kinds_lab, 'dock', IPTABLES_FILES['dock']) == before
+    kinds_lab.start_extras()  # again, every host with extras: nothing is added twice
+    assert snapshot(kinds_lab, 'dock', IPTABLES_FILES['dock']) == before

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import DEFAULT_PREFIXES, LABCTL, PREFIX_ROLES, prefixes_from_env
-from portmatrix_lab import LabError, load_estate
+from portmatrix_lab import EstateError, LabError, load_estate
 
 
 def processes_in(netns_inodes):
@@ -282,3 +282,22 @@ def test_prefixes_from_the_environment():
     for bad in ('pmxla-,pmxlb-', 'pmxla-,pmxla-,pmxlc-,pmxld-,pmxle-'):
         with pytest.raises(ValueError):
             prefixes_from_env({'PMXLAB_TEST_PREFIXES': bad})
+
+
+BAD_EXTRAS = [
+    ({'firewall': 'firewalld', 'extras': ['docker']}, 'need an iptables host'),
+    ({'extras': ['podman']}, 'extras must be'),
+    ({'extras': ['docker'], 'docker': {'network': '172.17.0.0/16'}}, 'inside 198.18.0.0/15'),
+    ({'extras': ['fail2ban'], 'fail2ban': [{'jail': 'sshd', 'ports': [22], 'banned': ['192.0.2.1']}]}, 'outside 198.18.0.0/15'),
+    ({'extras': ['fail2ban'], 'fail2ban': [{'jail': 'sshd', 'ports': [22], 'banned': ['nobody']}]}, 'neither a host'),
+    ({'extras': ['fail2ban'], 'fail2ban': [{'jail': 'sshd', 'ports': []}]}, 'ports must be'),
+    ({'fail2ban': [{'jail': 'sshd', 'ports': [22]}]}, 'not in extras'),
+]
+
+
+@pytest.mark.parametrize('spec,message', BAD_EXTRAS)
+def test_bad_extras_are_refused(tmp_path, spec, message):
+    estate = tmp_path / 'estate.yml'
+    estate.write_text(yaml.safe_dump({'hosts': {'h1': dict({'addr': 1}, **spec), 'h2': {'addr': 2}}}), encoding='utf-8')
+    with pytest.raises(EstateError, match=message):
+        load_estate(str(estate))
