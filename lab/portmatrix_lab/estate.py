@@ -13,6 +13,7 @@ DEFAULT_PYTHON = '/usr/bin/python3'
 # firewall kind -> what holds the host's rules (the backend a collection has to use there)
 BACKEND_OF_KIND = {
     'xenserver': 'iptables',
+    'xenserver9': 'firewalld',
     'firewalld': 'firewalld',
     'nftables': 'nftables',
     'debian': 'iptables',
@@ -22,6 +23,10 @@ BACKEND_OF_KIND = {
 FIREWALL_KINDS = tuple(BACKEND_OF_KIND)
 SHORT_RE = re.compile(r'^[a-z0-9]{1,10}$')
 HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+# xapi's firewalld services on XenServer 9 (ocaml/xapi/firewall.ml); a xenserver9 host
+# starts with the ones of its xapi_services: enabled in its zone (default all)
+XAPI_SERVICES = ('dlm', 'nbd', 'ssh', 'vxlan', 'xapi-insecure', 'xenha')
+XAPI_KINDS = ('xenserver', 'xenserver9')   # hosts with the xe stand-in
 JAIL_RE = re.compile(r'^[A-Za-z0-9_-]{1,24}$')      # chain f2b-<jail>: at most 28 characters
 IFACE_RE = re.compile(r'^[A-Za-z0-9_.-]{1,15}$')
 # addresses the lab may put in rules (never on an interface outside the lab's namespaces)
@@ -126,6 +131,17 @@ def _extras(name, kind, spec):
     return found
 
 
+def _xapi_services(name, kind, spec):
+    if 'xapi_services' not in spec:
+        return {'xapi_services': list(XAPI_SERVICES)} if kind == 'xenserver9' else {}
+    services = spec['xapi_services'] or []
+    if kind != 'xenserver9':
+        raise EstateError('%s: xapi_services: is for xenserver9 hosts' % name)
+    if not isinstance(services, list) or any(s not in XAPI_SERVICES for s in services) or len(set(services)) != len(services):
+        raise EstateError('%s: xapi_services must be distinct ones of %s' % (name, ', '.join(XAPI_SERVICES)))
+    return {'xapi_services': [s for s in XAPI_SERVICES if s in services]}
+
+
 def load_estate(path=None, prefix='pmxlab-'):
     """Return the estate as a dict with one fully resolved entry per host."""
     path = path or DEFAULT_ESTATE
@@ -181,6 +197,7 @@ def load_estate(path=None, prefix='pmxlab-'):
             'python': spec.get('python', DEFAULT_PYTHON),
         }
         hosts[name].update(_extras(name, kind, spec))
+        hosts[name].update(_xapi_services(name, kind, spec))
     _resolve_bans(hosts)
     return {
         'path': os.path.abspath(path),

@@ -14,7 +14,7 @@ import uuid
 import yaml
 
 from . import extras, render, stock
-from .estate import BACKEND_OF_KIND, DEFAULT_PYTHON, load_estate
+from .estate import BACKEND_OF_KIND, DEFAULT_PYTHON, XAPI_KINDS, load_estate
 from .probe import run_probe
 from .system import LabError, in_host, kill_pids, listening, netns_list, netns_pids, pid_alive, pid_in_netns, run, spawn, wait_until
 
@@ -25,7 +25,12 @@ SAFE_PATH_RE = re.compile(r'^/[A-Za-z0-9._/-]+$')  # also goes into overlay moun
 TOOLS = ('ip', 'nsenter', 'unshare', 'setsid', 'nc', 'iptables-restore', 'ip6tables-restore', 'nft', 'ssh-keygen', 'sshd')
 FIREWALLD_TOOLS = ('firewalld', 'firewall-cmd', 'dbus-daemon')
 PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
-XS_OVERLAYS = (('/usr/libexec', 'libexec'), ('/usr/local/bin', 'localbin'), ('/opt', 'opt'))
+# private directories of a dom0 besides /etc: the iptables-services and xe stand-ins
+XS_OVERLAYS = {
+    'xenserver': (('/usr/libexec', 'libexec'), ('/usr/local/bin', 'localbin'), ('/opt', 'opt')),
+    'xenserver9': (('/usr/local/bin', 'localbin'), ('/opt', 'opt')),
+}
+SHIPPED_FIREWALLD_SERVICES = '/usr/lib/firewalld/services'
 BUILD_WORKERS = 4
 # per-netns: v6 usable at once (no DAD); no ICMP error rate limit, so a probe of hundreds of
 # refused flows gets an answer for each instead of timeouts
@@ -68,6 +73,10 @@ def _stock_file_mode(path):
     if path == '/etc/nftables.conf':
         return 0o755  # Debian's, run as a script (#!/usr/sbin/nft -f)
     return 0o644
+
+
+def _has_firewalld(host):
+    return BACKEND_OF_KIND[host['firewall']] == 'firewalld'
 
 
 def _tail(path, lines=15):
@@ -258,7 +267,7 @@ class Lab:
             holder = self._start_holder(host)
             self._load_stock(host, holder, estate['pools'])
         pids = {'holder': holder}
-        if host['firewall'] == 'firewalld':
+        if _has_firewalld(host):
             pids.update(self._ensure_firewalld(host, holder))
         pids['sshd'] = self._ensure_daemon(
             host, holder, 'sshd', ['/usr/sbin/sshd', '-D', '-f', os.path.join(hdir, 'sshd_config'), '-E', os.path.join(hdir, 'sshd.log')],
@@ -268,7 +277,7 @@ class Lab:
         return pids
 
     def _overlays(self, host):
-        return (('/etc', 'etc'),) + (XS_OVERLAYS if host['firewall'] == 'xenserver' else ())
+        return (('/etc', 'etc'),) + XS_OVERLAYS.get(host['firewall'], ())
 
     def _prepare_host_files(self, host):
         """Fresh per-host files: overlay upper dirs (private /etc ...), stand-ins, sshd_config."""
@@ -287,11 +296,12 @@ class Lab:
                 _write(os.path.join(hdir, 'upper', 'libexec', 'iptables', service + '.init'), stock.IPTABLES_INIT, 0o755)
                 # so that `service iptables save` works too (Debian's service(8) runs /etc/init.d/NAME)
                 _write(os.path.join(hdir, 'upper', 'etc', 'init.d', service), '#!/bin/sh\nexec /usr/libexec/iptables/%s.init "$@"\n' % service, 0o755)
+        if host['firewall'] in XAPI_KINDS:
             xe = '#!/bin/sh\n# portmatrix lab stand-in for xe\nexec %s %s %s "$@"\n' % (
                 PYTHON, shlex.quote(self.path('bin', 'xe_standin.py')), shlex.quote(hdir))
             _write(os.path.join(hdir, 'upper', 'localbin', 'xe'), xe, 0o755)
             _write(os.path.join(hdir, 'upper', 'opt', 'xensource', 'bin', 'xe'), xe, 0o755)
-        if host['firewall'] == 'firewalld':
+        if _has_firewalld(host):
             os.makedirs(os.path.join(hdir, 'firewalld'))
         _write(os.path.join(hdir, 'sshd_config'), render.sshd_config(self.state_dir, hdir))
 
@@ -303,7 +313,7 @@ class Lab:
             os.unlink(ready)
         lines = ['mount -t overlay pmxlab -o lowerdir=%s,upperdir=%s/upper/%s,workdir=%s/work/%s %s' % (target, hdir, key, hdir, key, target)
                  for target, key in self._overlays(host) if os.path.isdir(target)]
-        if host['firewall'] == 'firewalld':
+        if _has_firewalld(host):
             lines.append('mount --bind %s/firewalld /etc/firewalld' % hdir)
         lines += [
             'hostname %s' % host['name'],
@@ -371,10 +381,15 @@ class Lab:
             files.update(stock.NFS_FILES)
         for path, text in files.items():
             _write(root + path, text, _stock_file_mode(path))
-        if kind == 'firewalld':
+        if _has_firewalld(host):
             self._stop(host, 'firewalld', 'firewalld')
             run(in_host(holder, ['nft', 'flush', 'ruleset'], mount=False))
             self._fresh_firewalld_dir(os.path.join(hdir, 'firewalld'))
+            if kind == 'xenserver9':
+                shipped = {name[:-4] for name in os.listdir(SHIPPED_FIREWALLD_SERVICES) if name.endswith('.xml')}
+                for path, text in stock.xenserver9_firewalld_files(host['iface'], host['xapi_services'], shipped).items():
+                    _write(os.path.join(hdir, 'firewalld', path), text)
+                self._write_xe_state(host, pools)
             return
         if kind in stock.NFT_FILES:
             # what nftables.service does: nft -f on each file (which starts with flush ruleset)
@@ -429,7 +444,18 @@ class Lab:
             'cluster_uuid': str(uuid.uuid5(uuid.NAMESPACE_DNS, '%s.cluster.%slab' % (pool, self.prefix))),
             'host_params': {},
             'pool_params': {},
+            'product_version': '9.0.0' if host['firewall'] == 'xenserver9' else '8.4.0',
+            # how xapi drives the firewall: iptables (XenServer 8) or firewalld services (9)
+            'firewall': BACKEND_OF_KIND[host['firewall']],
+            'zone': stock.XS9_ZONE,
+            'network_uuid': str(uuid.uuid5(uuid.NAMESPACE_DNS, '%s.network.%slab' % (pool or host['name'], self.prefix))),
+            # xapi's firewalld services xapi has enabled (xenserver9): what the xe stand-in keeps up to date
+            'xapi_services': list(host.get('xapi_services', [])),
+            'network_purpose': ['nbd'] if 'nbd' in host.get('xapi_services', []) else [],
         }
+        if host['firewall'] == 'xenserver9':
+            state['host_params']['https-only'] = 'false' if 'xapi-insecure' in state['xapi_services'] else 'true'
+            state['pool_params']['ha-enabled'] = 'true' if 'xenha' in state['xapi_services'] else 'false'
         _write(os.path.join(host['dir'], 'xe.json'), json.dumps(state, indent=1) + '\n')
 
     def _stop(self, host, service, needle):
@@ -450,7 +476,7 @@ class Lab:
             host = info['hosts'][name]
             holder = self.holder(name)
             self._load_stock(host, holder, info['pools'])
-            if host['firewall'] == 'firewalld':
+            if _has_firewalld(host):
                 host['pids'].update(self._ensure_firewalld(host, holder))
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:

@@ -116,6 +116,45 @@ RULE_FILES = {
     },
 }
 
+# XenServer 9 dom0 (firewalld): xapi's services as it names them in ocaml/xapi/firewall.ml.
+# Their XML is not public: these definitions take the ports from DOMAIN.md / firewall.ml
+# (xapi's iptables path opens xapi_clusterd_port, 8896, for "dlm"; the vendor's DLM port is
+# 21064). ssh and nbd come with firewalld (/usr/lib/firewalld/services).
+XAPI_SERVICE_PORTS = {
+    'dlm': ('tcp', 21064, 'Distributed lock manager of a clustered pool'),
+    'nbd': ('tcp', 10809, 'Network Block Device export of VDIs'),
+    'ssh': ('tcp', 22, 'Secure Shell'),
+    'vxlan': ('udp', 4789, 'VXLAN tunnels of SDN networks'),
+    'xapi-insecure': ('tcp', 80, 'XenAPI over plain HTTP (closed by https-only)'),
+    'xenha': ('udp', 694, 'XenServer high availability heartbeat'),
+}
+XS9_ZONE = 'public'
+XS9_ZONE_SERVICES = ('ssh', 'dhcpv6-client', 'https')  # firewalld's public zone, and https for xapi on 443
+
+
+def xapi_service_xml(name):
+    proto, port, what = XAPI_SERVICE_PORTS[name]
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<service>\n  <short>%s</short>\n'
+            '  <description>%s (portmatrix lab definition).</description>\n'
+            '  <port protocol="%s" port="%d"/>\n</service>\n' % (name, what, proto, port))
+
+
+def xenserver9_firewalld_files(iface, xapi_services, shipped_services):
+    """{path under /etc/firewalld: text}: xapi's service files firewalld does not ship, and the
+    zone of the management interface with the stock services and the enabled xapi ones."""
+    files = {'services/%s.xml' % name: xapi_service_xml(name) for name in XAPI_SERVICE_PORTS
+             if name not in shipped_services}
+    services = [name for name in XS9_ZONE_SERVICES if name != 'ssh' or 'ssh' in xapi_services]
+    services += [name for name in xapi_services if name not in services]
+    files['zones/%s.xml' % XS9_ZONE] = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <short>Public</short>\n'
+        '  <description>XenServer 9 dom0 management zone (portmatrix lab)</description>\n'
+        '  <interface name="%s"/>\n' % iface
+        + ''.join('  <service name="%s"/>\n' % name for name in services)
+        + '  <forward/>\n</zone>\n')
+    return files
+
+
 # A RHEL filer's stock NFS files: everything commented out, so NFSv3 side ports float.
 NFS_FILES = {
     '/etc/nfs.conf': """\
