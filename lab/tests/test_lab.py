@@ -15,17 +15,39 @@ from conftest import DEFAULT_PREFIXES, LABCTL, PREFIX_ROLES, prefixes_from_env
 from portmatrix_lab import EstateError, LabError, load_estate
 
 
+def _start_time(pid):
+    """Start time of a live process (a zombie has exited: ValueError, like a missing one)."""
+    with open('/proc/%s/stat' % pid, encoding='utf-8') as handle:
+        fields = handle.read().rsplit(')', 1)[1].split()
+    if fields[0] == 'Z':
+        raise ValueError('zombie')
+    return int(fields[19])
+
+
 def processes_in(netns_inodes):
-    """pids of processes whose network namespace is one of netns_inodes."""
-    found = []
+    """(pid, start time) of the processes whose network namespace is one of netns_inodes."""
+    found = set()
     for entry in os.listdir('/proc'):
         if entry.isdigit():
             try:
                 if os.stat('/proc/%s/ns/net' % entry).st_ino in netns_inodes:
-                    found.append(int(entry))
-            except OSError:
+                    found.add((int(entry), _start_time(entry)))
+            except (OSError, IndexError, ValueError):
                 continue
     return found
+
+
+def still_running(processes):
+    """Those of processes (pid, start time) that still exist. Not by netns inode: once the
+    lab's namespaces are gone, other labs on the machine may get the same inode numbers."""
+    alive = set()
+    for pid, started in processes:
+        try:
+            if _start_time(pid) == started:
+                alive.add((pid, started))
+        except (OSError, IndexError, ValueError):
+            continue
+    return alive
 
 
 def lab_namespaces(prefix):
@@ -234,10 +256,11 @@ def test_down_leaves_nothing(scratch_lab):
     the_lab = scratch_lab('down')
     the_lab.up()
     inodes = netns_inodes(the_lab.prefix)
-    assert len(inodes) == len(load_estate()['hosts']) + 1 and processes_in(inodes)  # hosts and the bridge
+    processes = processes_in(inodes)
+    assert len(inodes) == len(load_estate()['hosts']) + 1 and processes  # hosts and the bridge
     the_lab.down()
     assert lab_namespaces(the_lab.prefix) == []
-    assert processes_in(inodes) == []
+    assert still_running(processes) == set()
     assert not os.path.exists(the_lab.state_dir)
     the_lab.down()  # safe when nothing exists
 
@@ -247,10 +270,11 @@ def test_killed_up_then_down_leaves_nothing(scratch_lab):
     kill_up_halfway(the_lab.prefix)
     inodes = netns_inodes(the_lab.prefix)
     assert inodes, 'up was killed before it made anything'
+    processes = processes_in(inodes)
     done = subprocess.run([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'down'], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert lab_namespaces(the_lab.prefix) == []
-    assert processes_in(inodes) == []
+    assert still_running(processes) == set()
     assert not os.path.exists(the_lab.state_dir)
 
 
