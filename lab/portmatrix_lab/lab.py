@@ -37,6 +37,7 @@ XS_OVERLAYS = {
 }
 SHIPPED_FIREWALLD_SERVICES = '/usr/lib/firewalld/services'
 BUILD_WORKERS = 4
+FIREWALLD_ENABLED_LINK = '/etc/systemd/system/multi-user.target.wants/firewalld.service'
 # per-netns: v6 usable at once (no DAD); no ICMP error rate limit, so a probe of hundreds of
 # refused flows gets an answer for each instead of timeouts
 NETNS_SYSCTLS = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv4.icmp_ratelimit=0',
@@ -320,8 +321,13 @@ class Lab:
             os.unlink(ready)
         lines = ['mount -t overlay pmxlab -o lowerdir=%s,upperdir=%s/upper/%s,workdir=%s/work/%s %s' % (target, hdir, key, hdir, key, target)
                  for target, key in self._overlays(host) if os.path.isdir(target)]
+        # firewalld enabled at boot on the hosts that have it, and only there (whatever the machine's own /etc says)
         if _has_firewalld(host):
             lines.append('mount --bind %s/firewalld /etc/firewalld' % hdir)
+            lines.append('mkdir -p %s && ln -sfn /lib/systemd/system/firewalld.service %s'
+                         % (os.path.dirname(FIREWALLD_ENABLED_LINK), FIREWALLD_ENABLED_LINK))
+        else:
+            lines.append('rm -f %s' % FIREWALLD_ENABLED_LINK)
         lines += [
             'hostname %s' % host['name'],
             'mount -t tmpfs -o mode=0755,size=32m pmxlab /run',

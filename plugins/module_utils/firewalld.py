@@ -33,8 +33,26 @@ KINDS = ("ipsets", "policies")      # what we write
 OWNED_KINDS = KINDS + ("services", "zones")   # where a pmx-* file is ours (and drift if unplanned)
 
 
+# firewalld enabled at boot (systemctl enable firewalld), whether or not it runs now
+ENABLED_LINKS = ("/etc/systemd/system/multi-user.target.wants/firewalld.service",)
+
+
 class FirewalldError(RuntimeError):
     pass
+
+
+def expected_reasons(config_dir=CONFIG_DIR, enabled_links=ENABLED_LINKS):
+    """Why firewalld should be running on this host (its unit is enabled, or it holds this
+    collection's objects), as phrases; empty when nothing says so."""
+    reasons = ["its unit is enabled (%s)" % link for link in enabled_links if os.path.lexists(link)]
+    owned = []
+    for kind in OWNED_KINDS:
+        directory = os.path.join(config_dir, kind)
+        if os.path.isdir(directory):
+            owned += ["%s/%s" % (kind, n) for n in sorted(os.listdir(directory)) if n.startswith(PREFIX) and n.endswith(".xml")]
+    if owned:
+        reasons.append("it holds this collection's objects (%s)" % ", ".join(owned))
+    return reasons
 
 
 def ipset_name(group, family):
@@ -280,7 +298,7 @@ class FirewalldBackend:
     def saved_views(self, plan):
         return None, None
 
-    def save(self):
+    def save(self, plan):
         return None
 
 

@@ -270,7 +270,7 @@ class IptablesBackend:
             desired[family] = desired_view(plan, family, table, self.state)
         return current, desired
 
-    def save(self):
+    def save(self, plan):
         for family in self.families:
             init = RHEL_INIT[family]
             if self.persistence == "rhel" and self._exists(init):

@@ -22,6 +22,8 @@ Steps (each a dict with one of these keys):
   with ``--test``) that removes every chain named p* and every rule elsewhere that jumps
   into one, then declares ``chains`` with their rules and inserts each jump rule into its
   chain after ``index`` rules that are not ours (as many as there are, when fewer).
+- ``{"nft": {"nft": path, "prefix": p, "tables": [...]}}``: the same for nftables, one
+  ``nft -j -f`` batch (checked first with ``nft -c``): see nft_commands().
 - ``{"lock": path, "timeout": seconds}``: hold an exclusive flock on path until the steps end.
 
 Every step is tried even when an earlier one failed; the errors are returned (the runner
@@ -187,6 +189,110 @@ def restore_iptables(spec, run):
             raise RuntimeError("%s refused the change: %s\n%s" % (" ".join(argv), (err or out).strip(), payload))
 
 
+# --- nftables: `nft -j list ruleset` in, one JSON batch for `nft -j -f` out ---
+
+def nft_items(ruleset, kind):
+    return [item[kind] for item in ruleset.get("nftables", []) if kind in item]
+
+
+def nft_target(rule):
+    for statement in rule.get("expr", []):
+        for verdict in ("jump", "goto"):
+            if isinstance(statement, dict) and verdict in statement:
+                return statement[verdict].get("target")
+    return None
+
+
+def nft_owned_jumps(ruleset, prefix):
+    """Rules outside our chains that jump (or go) into one, in list order."""
+    return [rule for rule in nft_items(ruleset, "rule")
+            if not rule["chain"].startswith(prefix) and (nft_target(rule) or "").startswith(prefix)]
+
+
+def nft_commands(ruleset, prefix, tables):
+    """One batch from the ruleset given to the owned scope given.
+
+    Everything named prefix* goes (jumps into our chains by handle, our chains flushed then
+    deleted, our sets deleted), then each table gets its sets, chains, rules and jumps; a
+    jump at index i is inserted before the i-th rule of its chain that is not ours (appended
+    when there are fewer).  tables: [{"family", "name", "sets": [set], "chains": [{"name",
+    "rules": [{"expr", "comment"?}]}], "jumps": [{"chain", "index", "expr"}]}]."""
+    commands = []
+    strays = nft_owned_jumps(ruleset, prefix)
+    for rule in strays:
+        commands.append({"delete": {"rule": dict((k, rule[k]) for k in ("family", "table", "chain", "handle"))}})
+    owned_chains = [c for c in nft_items(ruleset, "chain") if c["name"].startswith(prefix)]
+    for verb in ("flush", "delete"):
+        for chain in owned_chains:
+            commands.append({verb: {"chain": dict((k, chain[k]) for k in ("family", "table", "name"))}})
+    for found in nft_items(ruleset, "set"):
+        if found["name"].startswith(prefix):
+            commands.append({"delete": {"set": dict((k, found[k]) for k in ("family", "table", "name"))}})
+    stray_handles = set((r["family"], r["table"], r["chain"], r["handle"]) for r in strays)
+    for table in tables:
+        where = {"family": table["family"], "table": table["name"]}
+        commands.append({"add": {"table": {"family": table["family"], "name": table["name"]}}})
+        for found in table["sets"]:
+            commands.append({"add": {"set": dict(found, **where)}})
+        for chain in table["chains"]:
+            commands.append({"add": {"chain": dict(where, name=chain["name"])}})
+        for chain in table["chains"]:
+            for rule in chain["rules"]:
+                commands.append({"add": {"rule": dict(rule, chain=chain["name"], **where)}})
+        for jump in sorted(table["jumps"], key=lambda j: j["index"]):
+            foreign = [r for r in nft_items(ruleset, "rule")
+                       if (r["family"], r["table"], r["chain"]) == (table["family"], table["name"], jump["chain"])
+                       and (r["family"], r["table"], r["chain"], r["handle"]) not in stray_handles]
+            rule = dict(where, chain=jump["chain"], expr=jump["expr"])
+            if jump["index"] < len(foreign):
+                commands.append({"insert": {"rule": dict(rule, handle=foreign[jump["index"]]["handle"])}})
+            else:
+                commands.append({"add": {"rule": rule}})
+    return {"nftables": commands}
+
+
+def nft_owned(ruleset, prefix):
+    """The owned scope of a ruleset as the tables argument of nft_commands()."""
+    tables = collections.OrderedDict()
+
+    def table(item):
+        key = (item["family"], item["table"])
+        if key not in tables:
+            tables[key] = {"family": key[0], "name": key[1], "sets": [], "chains": [], "jumps": []}
+        return tables[key]
+    for found in nft_items(ruleset, "set"):
+        if found["name"].startswith(prefix):
+            table(found)["sets"].append(dict((k, v) for k, v in found.items() if k not in ("family", "table", "handle")))
+    chains = collections.OrderedDict()
+    for chain in nft_items(ruleset, "chain"):
+        if chain["name"].startswith(prefix):
+            chains[(chain["family"], chain["table"], chain["name"])] = {"name": chain["name"], "rules": []}
+            table(chain)["chains"].append(chains[(chain["family"], chain["table"], chain["name"])])
+    foreign = {}
+    for rule in nft_items(ruleset, "rule"):
+        key = (rule["family"], rule["table"], rule["chain"])
+        kept = dict((k, v) for k, v in rule.items() if k in ("expr", "comment"))
+        if key in chains:
+            chains[key]["rules"].append(kept)
+        elif (nft_target(rule) or "").startswith(prefix):
+            table(rule)["jumps"].append({"chain": rule["chain"], "index": foreign.get(key, 0), "expr": rule["expr"]})
+        else:
+            foreign[key] = foreign.get(key, 0) + 1
+    return list(tables.values())
+
+
+def restore_nft(spec, run):
+    nft = spec["nft"]
+    rc, out, err = run([nft, "-j", "list", "ruleset"])
+    if rc != 0:
+        raise RuntimeError("nft -j list ruleset failed: %s" % (err or out).strip())
+    batch = json.dumps(nft_commands(json.loads(out), spec["prefix"], spec["tables"]))
+    for argv in ([nft, "-j", "-c", "-f", "/dev/stdin"], [nft, "-j", "-f", "/dev/stdin"]):
+        rc, out, err = run(argv, batch)
+        if rc != 0:
+            raise RuntimeError("%s refused the change: %s\n%s" % (" ".join(argv), (err or out).strip(), batch))
+
+
 # --- the runner ---
 
 def take_lock(path, timeout):
@@ -216,6 +322,8 @@ def run_step(step, run, held):
         sync_dir(step["sync"], step["prefix"], step["suffix"], step["files"])
     elif "iptables" in step:
         restore_iptables(step["iptables"], run)
+    elif "nft" in step:
+        restore_nft(step["nft"], run)
     elif "lock" in step:
         held.append(take_lock(step["lock"], step.get("timeout", 60)))
     else:
@@ -261,6 +369,12 @@ parse_filter = _RUNNER["parse_filter"]
 rule_target = _RUNNER["rule_target"]
 owned_iptables = _RUNNER["owned_iptables"]
 iptables_payload = _RUNNER["iptables_payload"]
+nft_items = _RUNNER["nft_items"]
+nft_target = _RUNNER["nft_target"]
+nft_owned_jumps = _RUNNER["nft_owned_jumps"]
+nft_commands = _RUNNER["nft_commands"]
+nft_owned = _RUNNER["nft_owned"]
+restore_nft = _RUNNER["restore_nft"]
 
 
 # One run at a time per host: every run holds this lock around read-compare-write-save.
@@ -291,10 +405,13 @@ def adapt(run):
     return lambda argv, stdin=None: run(argv, data=stdin)
 
 
-def cannot_write(path):
-    """Why path cannot be written by a temp file and a rename in its directory, or None."""
+def cannot_write(path, ours=False):
+    """Why path cannot be written by a temp file and a rename in its directory, or None.
+    ours: the directory is ours and is made when missing (then its parent must be writable)."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
+        if ours and directory != os.path.dirname(directory):
+            return cannot_write(directory)
         return "%s does not exist" % directory
     try:
         handle, probe = tempfile.mkstemp(prefix=".portmatrix-probe-", dir=directory)

@@ -90,7 +90,7 @@ class Transaction:
                     "the %s state read back after the change differs from the plan: missing %s, unexpected %s"
                     % (self.backend.name, still_added, still_removed))
         if self.persist:
-            self.backend.save()
+            self.backend.save(self.plan)
             result["persisted"] = True
             if self._saved_drift():
                 raise TransactionError("the saved %s rules still differ from the running ones after saving"

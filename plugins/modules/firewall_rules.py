@@ -19,13 +19,17 @@ description:
   - Owns a scope and only that scope. With iptables, the chains named C(PMX-*) and one jump
     C(-A INPUT -j PMX-INPUT) placed before the first terminal REJECT/DROP of INPUT (on a
     XenServer 8 dom0, before C(RH-Firewall-1-INPUT)); C(xapi-INPUT), C(xapi_nbd_*) and every other
-    chain stay as they were. With firewalld, the policy C(pmx-input) (ingress ANY, egress HOST,
-    evaluated before the zones) and ipsets C(pmx-*); stock zones and services stay as they were.
+    chain stay as they were. With native nftables, in each table whose input base chain would drop or
+    reject (for example Debian's C(table inet filter)), the sets C(pmx_<group>_4)/C(_6), the chain
+    C(pmx_input) and one C(jump pmx_input) per such base chain before its first terminal drop/reject.
+    With firewalld, the policy C(pmx-input) (ingress ANY, egress HOST, evaluated before the zones) and
+    ipsets C(pmx-*); stock zones and services stay as they were.
   - One source group per peer component (a chain or an ipset) holds the addresses; its rules hold
     the ports. The rule count grows with addresses plus ports, never addresses times ports.
   - The whole change for a host is one transaction per address family (C(iptables-restore --noflush),
-    tested first with C(--test)) or one C(firewall-cmd --reload) after C(--check-config). The state is
-    read back after the change and the module fails if it differs from the plan.
+    tested first with C(--test)), one C(nft -j -f) batch (checked first with C(nft -c)), or one
+    C(firewall-cmd --reload) after C(--check-config). The state is read back after the change and the
+    module fails if it differs from the plan.
   - When the owned scope already equals the plan, nothing is written. Stray rules inside the scope
     are removed, missing ones restored, a moved or duplicated jump put back in its place.
   - Ports the host serves in the plan are rejected for every other source (O(reject_unmatched)),
@@ -143,9 +147,16 @@ options:
     default: true
   backend:
     description:
-      - V(auto) uses firewalld when it is running, else iptables.
+      - V(auto) uses firewalld when it is running; else nftables when a native nftables input base chain
+        (not iptables-nft's own tables) would drop or reject traffic; else iptables. It fails, before any
+        change, on a host where firewalld does not run but its unit is enabled or it holds this collection's
+        objects (rules written elsewhere would be replaced when firewalld starts).
+      - A forced V(iptables) fails before any change where firewalld runs or where a native nftables input
+        chain would drop or reject (an accept in iptables cannot open what another base chain drops); a forced
+        V(nftables) fails where firewalld runs, where no native input chain drops anything, or where
+        iptables also drops input.
     type: str
-    choices: [auto, iptables, firewalld]
+    choices: [auto, iptables, nftables, firewalld]
     default: auto
   state:
     description:
@@ -159,6 +170,10 @@ options:
         C(/usr/libexec/iptables/iptables.init save) (as xapi does) into C(/etc/sysconfig/iptables) and
         C(ip6tables); Debian hosts write C(/etc/iptables/rules.v4) and C(rules.v6). With firewalld the
         permanent configuration always equals the runtime one.
+      - With nftables, the owned objects are written to C(/etc/portmatrix/nftables.nft), which the file the
+        host loads at boot (C(/etc/sysconfig/nftables.conf) on RHEL, else C(/etc/nftables.conf)) includes
+        through two lines added once at its end (a comment and C(include "/etc/portmatrix/nftables.nft"));
+        the whole configuration is then checked with C(nft -c -f). O(state=absent) removes both.
     type: bool
     default: true
 attributes:
@@ -171,12 +186,12 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Linux with iptables (legacy or nf_tables) or firewalld 0.9 or newer.
+    description: Linux with iptables (legacy or nf_tables), native nftables (nft 0.9.3 or newer), or firewalld 0.9 or newer.
 notes:
   - Runs on Python 3.6 (XenServer 8 dom0).
   - Loopback is never filtered by the owned scope (iptables - the first rule of C(PMX-INPUT) returns
-    traffic on C(lo); firewalld - loopback is accepted before any policy), so local tools reach local
-    daemons on restricted ports.
+    traffic on C(lo); nftables - the first rule of C(pmx_input) does; firewalld - loopback is accepted
+    before any policy), so local tools reach local daemons on restricted ports.
   - One run at a time per host - every run holds an exclusive lock on
     C(/run/lock/portmatrix.firewall_rules.lock) from its first read to its last write, and waits up to
     120 seconds for another run to finish.
@@ -187,7 +202,7 @@ notes:
   - C(firewall-cmd --reload) makes every runtime-only firewalld change permanent configuration does not
     hold go away, the collection's and others'.
 requirements:
-  - iptables-save and iptables-restore (ip6tables-save and ip6tables-restore for IPv6), or firewalld 0.9+.
+  - iptables-save and iptables-restore (ip6tables-save and ip6tables-restore for IPv6), nft (nftables), or firewalld 0.9+.
 seealso:
   - plugin: portmatrix.xenserver.ports
     plugin_type: lookup
@@ -241,7 +256,7 @@ unsaved:
   type: bool
 rules_added:
   description: Lines of the owned scope that were (or in check mode would be) added, per address family
-    (V(4), V(6)) for iptables, under V(firewalld) for firewalld.
+    (V(4), V(6)) for iptables, under V(nftables) for nftables, under V(firewalld) for firewalld.
   returned: always
   type: dict
   sample: {"4": ["-A PMX-xencenter -p tcp -m multiport --dports 22,443 -j ACCEPT"], "6": []}
@@ -250,8 +265,8 @@ rules_removed:
   returned: always
   type: dict
 rule_count:
-  description: Rules the owned scope puts in the kernel once applied, per family (iptables) or rich
-    rules (firewalld).
+  description: Rules the owned scope puts in the kernel once applied, per family (iptables), rules of
+    the owned chains and jumps (nftables) or rich rules (firewalld).
   returned: always
   type: dict
   sample: {"4": 12, "6": 9}
@@ -269,9 +284,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner, restore
-from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, expected_reasons
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.nftables import NftablesBackend, Ruleset
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction
 
 ARGUMENT_SPEC = dict(
@@ -294,7 +310,7 @@ ARGUMENT_SPEC = dict(
     reject_unmatched=dict(type="bool", default=True),
     public_ports=dict(type="list", elements="str", default=["22/tcp", "80/tcp", "443/tcp"]),
     ssh_guard=dict(type="bool", default=True),
-    backend=dict(type="str", choices=["auto", "iptables", "firewalld"], default="auto"),
+    backend=dict(type="str", choices=list(backend_choice.BACKENDS), default="auto"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     persist=dict(type="bool", default=True),
 )
@@ -312,16 +328,28 @@ def ipv6_enabled():
     return os.path.exists("/proc/net/if_inet6")
 
 
+def host_facts(module, run):
+    """(firewalld running, reasons it should run, native nftables input chains that drop)."""
+    firewalld_running = False
+    firewall_cmd = module.get_bin_path("firewall-cmd")
+    if firewall_cmd:
+        rc, out, err = run([firewall_cmd, "--state"])
+        firewalld_running = rc == 0 and out.strip() == "running"
+    native_drops = []
+    nft = module.get_bin_path("nft")
+    if nft:
+        rc, out, err = run([nft, "-j", "list", "ruleset"])
+        if rc == 0:
+            native_drops = Ruleset.from_text(out).dropping_inputs()
+    return firewalld_running, [] if firewalld_running else expected_reasons(), native_drops
+
+
 def choose_backend(module, run, state, persist):
-    wanted = module.params["backend"]
-    if wanted == "auto":
-        firewalld_running = False
-        if module.get_bin_path("firewall-cmd"):
-            rc, out, err = run(["firewall-cmd", "--state"])
-            firewalld_running = rc == 0 and out.strip() == "running"
-        wanted = "firewalld" if firewalld_running else "iptables"
-    if wanted == "firewalld":
+    name = backend_choice.choose(module.params["backend"], state, *host_facts(module, run))
+    if name == "firewalld":
         return FirewalldBackend(run, state=state)
+    if name == "nftables":
+        return NftablesBackend(run, state=state, persist=persist)
     families = [4]
     if ipv6_enabled() and module.get_bin_path("ip6tables-restore"):
         families.append(6)
@@ -357,8 +385,8 @@ def main():
     except planner.PlanError as exc:
         module.fail_json(msg=str(exc))
 
-    backend = choose_backend(module, run, state, params["persist"])
     try:
+        backend = choose_backend(module, run, state, params["persist"])
         # One run at a time per host, from the first read to the last write.
         with restore.host_lock():
             backend.validate(module.get_bin_path)
@@ -366,7 +394,7 @@ def main():
                 raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
                                     "(no ip6tables-restore, or IPv6 disabled)")
             result = Transaction(backend, plan, check_mode=module.check_mode,
-                                 persist=params["persist"] and backend.name == "iptables").run()
+                                 persist=params["persist"] and backend.name != "firewalld").run()
     except RuntimeError as exc:  # the backends' and the transaction's errors, a lock not obtained
         module.fail_json(msg=str(exc))
 

@@ -13,9 +13,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -151,3 +153,13 @@ def run_restore(lab, host, steps_path):
     """The standalone restore runner on host: no collection, an empty environment."""
     from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
     return on_target(lab, None, host, ["-c", restore.RUNNER_SOURCE, steps_path], check=False)
+
+
+def stop_firewalld(lab, host):
+    """Stop the host's firewalld (SIGTERM, bounded wait); lab.up() starts it again."""
+    pid = lab.info()["hosts"][host]["pids"]["firewalld"]
+    os.kill(pid, signal.SIGTERM)
+    for _attempt in range(100):
+        if not os.path.exists("/proc/%d" % pid):
+            return
+        time.sleep(0.1)

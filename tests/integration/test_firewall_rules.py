@@ -8,13 +8,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
-import signal
-import time
 
 import pytest
 
-from conftest import flow, foreign, peers_of, probe, saved
+from conftest import flow, foreign, peers_of, probe, saved, stop_firewalld
 
 POOL_HOSTS = ["pool-a1", "pool-a2", "pool-a3", "pool-b1"]
 NFS_PINNED = ["892", "662", "32803/tcp", "32769/udp"]
@@ -172,12 +169,7 @@ def test_firewalld_filer(lab, run_module):
                 flow("pool-a1", host, "tcp", 2049, "open")])
     assert lab.exec(host, ["firewall-cmd", "--list-all-zones"], check=True).stdout == zones_before
     # restart firewalld: the rules come back from the permanent configuration
-    pid = lab.info()["hosts"][host]["pids"]["firewalld"]
-    os.kill(pid, signal.SIGTERM)
-    for _attempt in range(100):
-        if not os.path.exists("/proc/%d" % pid):
-            break
-        time.sleep(0.1)
+    stop_firewalld(lab, host)
     lab.up()
     assert run_module(host, args, check=True)["changed"] is False
     probe(lab, [flow("pool-a3", host, "tcp", 2049, "open"), flow("outsider", host, "tcp", 2049, "refused")])

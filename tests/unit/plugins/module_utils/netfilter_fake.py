@@ -14,6 +14,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import copy
+import json
+import os
 
 BUILTIN = ("INPUT", "FORWARD", "OUTPUT")
 
@@ -110,3 +113,128 @@ class FakeIptables:
                 self.chains, self.rules = chains, rules
             return 0, "", ""
         return 127, "", "unknown command %s" % argv[0]
+
+
+# nft -j list ruleset of a Debian 12 host with native nftables (lab kind nftables: inet filter,
+# input policy drop), a rule added with iptables (iptables-nft's ip filter) and a firewalld table.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "nft_debian.json")) as _handle:
+    DEBIAN_NFT = json.load(_handle)
+
+
+class NftError(Exception):
+    pass
+
+
+class FakeNft:
+    """A ruleset that answers `nft -j list ruleset` and applies `nft -j [-c] -f` batches.
+
+    Objects are kept as nft -j lists them; handles are given out increasing.  An error
+    anywhere leaves the ruleset as it was, like a failed transaction."""
+
+    def __init__(self, ruleset):
+        self.items = [copy.deepcopy(item) for item in ruleset["nftables"] if "metainfo" not in item]
+        self.handle = 100
+        self.calls = []
+
+    def listing(self):
+        out = [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}]
+        for table in [i["table"] for i in self.items if "table" in i]:
+            key = (table["family"], table["name"])
+            mine = [i for i in self.items if _where(i) == key and "table" not in i]
+            out.append({"table": table})
+            out += [i for i in mine if "set" in i] + [i for i in mine if "chain" in i] + [i for i in mine if "rule" in i]
+        return {"nftables": out}
+
+    @staticmethod
+    def _find(items, kind, **keys):
+        return [i for i in items if kind in i and all(i[kind].get(k) == v for k, v in keys.items())]
+
+    def _apply(self, items, command):
+        (verb, body), = command.items()
+        (kind, obj), = body.items()
+        obj = copy.deepcopy(obj)
+        if kind == "table":
+            if verb == "add" and not self._find(items, "table", family=obj["family"], name=obj["name"]):
+                items.append({"table": dict(obj, handle=self._next())})
+            return
+        where = dict(family=obj["family"], table=obj["table"])
+        if not self._find(items, "table", family=obj["family"], name=obj["table"]):
+            raise NftError("no table %s" % obj["table"])
+        getattr(self, "_" + kind)(items, verb, obj, where)
+
+    def _set(self, items, verb, obj, where):
+        found = self._find(items, "set", name=obj["name"], **where)
+        if verb == "add" and not found:
+            items.append({"set": dict(obj, handle=self._next())})
+        elif verb == "delete":
+            used = [r for r in self._find(items, "rule", **where) if ('"@%s"' % obj["name"]) in json.dumps(r)]
+            if not found or used:
+                raise NftError("cannot delete set %s" % obj["name"])
+            items.remove(found[0])
+
+    def _chain(self, items, verb, obj, where):
+        found = self._find(items, "chain", name=obj["name"], **where)
+        rules = self._find(items, "rule", chain=obj["name"], **where)
+        if verb == "add":
+            if not found:
+                items.append({"chain": dict(obj, handle=self._next())})
+        elif not found:
+            raise NftError("no chain %s" % obj["name"])
+        elif verb == "flush":
+            for rule in rules:
+                items.remove(rule)
+        elif verb == "delete":
+            busy = [r for r in self._find(items, "rule", **where) if ('"target": "%s"' % obj["name"]) in json.dumps(r)]
+            if rules or busy:
+                raise NftError("chain %s busy" % obj["name"])
+            items.remove(found[0])
+
+    def _rule(self, items, verb, obj, where):
+        if not self._find(items, "chain", name=obj["chain"], **where):
+            raise NftError("no chain %s" % obj["chain"])
+        chain_rules = self._find(items, "rule", chain=obj["chain"], **where)
+        if verb == "delete":
+            target = self._find(chain_rules, "rule", handle=obj["handle"])
+            if not target:
+                raise NftError("no rule %s" % obj["handle"])
+            items.remove(target[0])
+            return
+        position = obj.pop("handle", None)
+        new = {"rule": dict(obj, handle=self._next())}
+        if position is not None:
+            found = self._find(chain_rules, "rule", handle=position)
+            if not found:
+                raise NftError("no rule at handle %s" % position)
+            items.insert(items.index(found[0]) + (1 if verb == "add" else 0), new)
+        elif verb == "add" or not chain_rules:
+            items.insert(items.index(chain_rules[-1]) + 1 if chain_rules else len(items), new)
+        else:
+            items.insert(items.index(chain_rules[0]), new)
+
+    def _next(self):
+        self.handle += 1
+        return self.handle
+
+    def run(self, argv, stdin=None):
+        self.calls.append(list(argv))
+        if argv[1:] == ["-j", "list", "ruleset"]:
+            return 0, json.dumps(self.listing()), ""
+        if argv[1] == "-j" and argv[-2] == "-f":
+            items, handle = copy.deepcopy(self.items), self.handle
+            try:
+                for command in json.loads(stdin)["nftables"]:
+                    self._apply(items, command)
+            except NftError as exc:
+                self.handle = handle
+                return 1, "", "Error: %s" % exc
+            if "-c" in argv:
+                self.handle = handle
+            else:
+                self.items = items
+            return 0, "", ""
+        return 127, "", "unknown command %s" % argv
+
+
+def _where(item):
+    (kind, obj), = item.items()
+    return (obj["family"], obj["name"] if kind == "table" else obj["table"])

@@ -37,7 +37,7 @@ class ListBackend:
     def saved_views(self, plan):
         return (None, None) if self.saved is None else (self.saved, list(plan))
 
-    def save(self):
+    def save(self, plan):
         self.saves += 1
         if self.save_fails:
             raise RuntimeError("cannot save: read-only file system")
