@@ -4,9 +4,17 @@
 """iptables/ip6tables backend: chains of our own, one iptables-restore per family.
 
 Owned scope: every chain named PMX-* in the filter table and every rule elsewhere that
-jumps into one (normally the single ``-A INPUT -j PMX-INPUT``).  Nothing else is read
-for writing: other chains (RH-Firewall-1-INPUT, xapi-INPUT, xapi_nbd_*, Docker's,
-fail2ban's) are only looked at to place the jump before the first terminal REJECT/DROP.
+jumps into one.  Two jumps in INPUT:
+
+- ``-A INPUT -j PMX-RESTRICT`` on top (or anywhere above every foreign rule that could accept a
+  restricted port):
+  a chain that only rejects (new connections to restricted ports from sources the plan does
+  not allow) and never accepts, so foreign ACCEPT rules cannot open a restricted port while
+  foreign DROP/REJECT rules (bans) still apply;
+- ``-A INPUT -j PMX-INPUT`` before the first terminal REJECT/DROP: the accepts of the plan.
+
+Nothing else is written: other chains (RH-Firewall-1-INPUT, xapi-INPUT, xapi_nbd_*, Docker's,
+fail2ban's, ufw's) are only read to place the jumps.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,17 +22,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import ipaddress
 import os
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
 
 PREFIX = "PMX-"
 ENTRY_CHAIN = PREFIX + "INPUT"
+RESTRICT_CHAIN = PREFIX + "RESTRICT"
+REJECT_CHAIN = PREFIX + "REJECT"
+ALLOW_CHAIN = PREFIX + "ALLOW-%d"
 JUMP = "-A INPUT -j %s" % ENTRY_CHAIN
+RESTRICT_JUMP = "-A INPUT -j %s" % RESTRICT_CHAIN
+PLACED = "above every rule that can accept a restricted port"
 MULTIPORT_MAX = 15  # the multiport match takes at most 15 ports
 REJECT_WITH = {4: {"tcp": "tcp-reset", "udp": "icmp-port-unreachable"},
                6: {"tcp": "tcp-reset", "udp": "icmp6-port-unreachable"}}
 TOOLS = {4: ("iptables-save", "iptables-restore"), 6: ("ip6tables-save", "ip6tables-restore")}
+# A REJECT/DROP with one of these picks sources or states (a ban, INVALID): not the final one.
+SELECTIVE = ("-s", "--source", "--src-range", "--match-set", "--ctstate", "--state", "-m recent")
 
 # Where each OS family keeps the saved rules, and the save command RHEL/XenServer use.
 RHEL_FILES = {4: "/etc/sysconfig/iptables", 6: "/etc/sysconfig/ip6tables"}
@@ -55,36 +71,121 @@ def is_owned_chain(name):
 
 
 def is_owned_rule(rule):
-    """A rule outside our chains that leads into them (the jump, wherever it was moved)."""
+    """A rule outside our chains that leads into them (a jump, wherever it was moved)."""
     target = _target(rule)
     return bool(target) and is_owned_chain(target) and not is_owned_chain(rule.split()[1])
 
 
+def _selective(rule):
+    return any((" %s " % word) in (" %s " % rule) for word in SELECTIVE)
+
+
+def _is_terminal(rule):
+    """A REJECT/DROP of everything that reaches it (not a ban, not INVALID)."""
+    return _target(rule) in ("REJECT", "DROP") and not _selective(rule)
+
+
 def _ends_terminally(rules):
-    # A chain whose last rule is an unconditional REJECT/DROP: the stock dom0 chain.
-    if not rules:
-        return False
-    words = rules[-1].split()
-    return len(words) >= 4 and words[2] == "-j" and words[3] in ("REJECT", "DROP")
+    # A chain whose last rule rejects or drops everything: the stock dom0 chain.
+    return bool(rules) and _is_terminal(rules[-1])
+
+
+def foreign_input(table):
+    return [r for r in table.rules.get("INPUT", []) if not is_owned_rule(r)]
 
 
 def jump_index(table):
-    """Where the jump belongs among INPUT's rules that are not ours: before the first
-    REJECT/DROP, or jump to a chain ending in one; appended when there is none."""
-    foreign = [r for r in table.rules.get("INPUT", []) if not is_owned_rule(r)]
-    for index, rule in enumerate(foreign):
+    """Where the accepting jump belongs among INPUT's rules that are not ours: before the first
+    terminal REJECT/DROP, or jump to a chain ending in one; appended when there is none.
+    Bans (a REJECT/DROP that picks sources) stay above it, so they still ban."""
+    for index, rule in enumerate(foreign_input(table)):
         target = _target(rule)
-        if target in ("REJECT", "DROP"):
+        if _is_terminal(rule):
             return index
-        if target and not is_owned_chain(target) and _ends_terminally(table.rules.get(target, [])):
+        if target and not is_owned_chain(target) and not _selective(rule) and _ends_terminally(table.rules.get(target, [])):
             return index
-    return len(foreign)
+    return len(foreign_input(table))
+
+
+def _option(words, names):
+    """(value, negated) of the first of names in words; (None, False) when absent."""
+    for index, word in enumerate(words[:-1]):
+        if word in names:
+            return words[index + 1], index > 0 and words[index - 1] == "!"
+    return None, False
+
+
+def _port_set(text):
+    ports = set()
+    for part in text.split(","):
+        low, colon, high = part.partition(":")
+        ports.update(range(int(low or 0), int((high if colon else low) or 65535) + 1))
+    return ports
+
+
+def may_accept_restricted(table, rule, restricted, depth=0):
+    """Whether a foreign rule could accept a new connection to a restricted port from
+    outside the host (conservative: what it cannot tell, it assumes)."""
+    words = rule.split()
+    target = _target(rule)
+    if target != "ACCEPT" and (not target or is_owned_chain(target) or target not in table.chains or depth > 8):
+        return False
+    interface, negated = _option(words, ("-i", "--in-interface"))
+    if interface == "lo" and not negated:
+        return False
+    states, negated = _option(words, ("--ctstate", "--state"))
+    if states and not negated and not set(states.split(",")) & set(["NEW", "UNTRACKED"]):
+        return False
+    proto, negated = _option(words, ("-p", "--protocol"))
+    protocols = [p for p in restricted if not proto or negated or p == proto]
+    ports, negated = _option(words, ("--dport", "--dports", "--destination-port", "--destination-ports"))
+    if ports and not negated:
+        protocols = [p for p in protocols if _port_set(ports) & set(restricted[p])]
+    if not protocols:
+        return False
+    return target == "ACCEPT" or any(may_accept_restricted(table, r, restricted, depth + 1)
+                                     for r in table.rules.get(target, []))
+
+
+def shadowing(table, restricted):
+    """Foreign INPUT rules that can accept a restricted port before the restrictions are checked
+    (above the restrict jump, or anywhere when there is none)."""
+    rules = []
+    for rule in table.rules.get("INPUT", []):
+        if rule == RESTRICT_JUMP:
+            break
+        if not is_owned_rule(rule) and may_accept_restricted(table, rule, restricted):
+            rules.append(rule)
+    return rules
+
+
+def restrict_index(table, restricted):
+    """Where the restrict jump belongs among INPUT's foreign rules: where it is when nothing
+    above it can accept a restricted port (fail2ban putting its jump on top is no drift), else
+    on top (it only rejects, and lets loopback through itself)."""
+    for chain, index, rule in restore.owned_iptables(table.text, PREFIX)[1]:
+        if chain == "INPUT" and rule == RESTRICT_JUMP and not shadowing(table, restricted):
+            return min(index, jump_index(table))
+    return 0
 
 
 def _chunks(ports):
     ports = list(ports)
     for start in range(0, len(ports), MULTIPORT_MAX):
         yield ports[start:start + MULTIPORT_MAX]
+
+
+def _within(inner, outer):
+    return (inner.version == outer.version and outer.network_address <= inner.network_address
+            and inner.broadcast_address <= outer.broadcast_address)
+
+
+def address_classes(plan, family):
+    """[(network, group names)]: every network of the plan's groups with every group whose
+    networks hold it, most specific first (so the first -s that matches has them all)."""
+    found = [(ipaddress.ip_network(u"%s" % n), g.name) for g in plan.groups for n in g.networks[family]]
+    networks = sorted(set(n for n, unused in found), key=lambda n: (-n.prefixlen, int(n.network_address)))
+    return [(str(n), tuple(sorted(set(g for outer, g in found if _within(n, outer))))) for n in networks]
 
 
 def render_chains(plan, family):
@@ -105,30 +206,64 @@ def render_chains(plan, family):
         chains[chain] = [
             "-A %s -p %s -m multiport --dports %s -j ACCEPT" % (chain, proto, ",".join(str(p) for p in chunk))
             for proto, ports in group.ports.items() for chunk in _chunks(ports)]
-    for proto, ports in plan.restricted.items():
-        for chunk in _chunks(ports):
-            entry.append("-A %s -p %s -m multiport --dports %s -m conntrack --ctstate NEW -j REJECT --reject-with %s"
-                         % (ENTRY_CHAIN, proto, ",".join(str(p) for p in chunk), REJECT_WITH[family][proto]))
+    if plan.restricted:
+        chains.update(restrict_chains(plan, family))
     return chains
 
 
-def owned_view(table):
-    """The owned scope of a table as comparable lines: our chains, then the jump and
-    the INPUT rule it stands before (that is how a moved jump shows)."""
+def restrict_chains(plan, family):
+    """PMX-RESTRICT, the address classes' PMX-ALLOW-n and PMX-REJECT: reject-only.
+
+    PMX-RESTRICT sends each allowed source (goto) to the chain of its class, which RETURNs
+    (to INPUT: a goto leaves no way back into PMX-RESTRICT) for the restricted ports the class
+    may reach and hands the rest to PMX-REJECT; anything else falls through to PMX-REJECT.
+    One rule per address, one chain per set of groups: addresses plus ports."""
+    groups = dict((g.name, g) for g in plan.groups)
+    restrict = ["-A %s -i lo -j RETURN" % RESTRICT_CHAIN]
+    if plan.guard and plan.guard[1] == family:
+        restrict.append("-A %s -s %s -p tcp -m tcp --dport %d -j RETURN" % (RESTRICT_CHAIN, plan.guard[0], plan.guard[2]))
+    allow = collections.OrderedDict()
+    names = {}
+    for network, members in address_classes(plan, family):
+        ports = collections.OrderedDict()
+        for proto, restricted in plan.restricted.items():
+            reach = sorted(set(restricted) & set(p for m in members for p in groups[m].ports.get(proto, ())))
+            if reach:
+                ports[proto] = reach
+        if not ports:
+            continue
+        if members not in names:
+            names[members] = ALLOW_CHAIN % (len(names) + 1)
+            allow[names[members]] = [
+                "-A %s -p %s -m multiport --dports %s -j RETURN" % (names[members], proto, ",".join(str(p) for p in chunk))
+                for proto, reach in ports.items() for chunk in _chunks(reach)] + ["-A %s -j %s" % (names[members], REJECT_CHAIN)]
+        restrict.append("-A %s -s %s -g %s" % (RESTRICT_CHAIN, network, names[members]))
+    restrict.append("-A %s -j %s" % (RESTRICT_CHAIN, REJECT_CHAIN))
+    chains = collections.OrderedDict([(RESTRICT_CHAIN, restrict)])
+    chains.update(allow)
+    chains[REJECT_CHAIN] = [
+        "-A %s -p %s -m multiport --dports %s -m conntrack --ctstate NEW -j REJECT --reject-with %s"
+        % (REJECT_CHAIN, proto, ",".join(str(p) for p in chunk), REJECT_WITH[family][proto])
+        for proto, ports in plan.restricted.items() for chunk in _chunks(ports)]
+    return chains
+
+
+def _jump_line(table, chain, index, rule, restricted):
+    if rule == RESTRICT_JUMP and chain == "INPUT":
+        above = shadowing(table, restricted)
+        return "%s  # %s" % (rule, "below %s" % above[0] if above else PLACED)
+    return "%s  # after %d rule(s) of %s" % (rule, index, chain)
+
+
+def owned_view(table, restricted=None):
+    """The owned scope of a table as comparable lines: our chains, then the jumps with where
+    they stand (that is how a moved jump shows)."""
     lines = []
     for name in sorted(n for n in table.chains if is_owned_chain(n)):
         lines.append(":%s" % name)
         lines.extend(table.rules.get(name, []))
-    foreign = []
-    for chain, rules in table.rules.items():
-        if is_owned_chain(chain):
-            continue
-        for rule in rules:
-            if is_owned_rule(rule):
-                following = [r for r in foreign if r.split()[1] == chain]
-                lines.append("%s  # after %d rule(s) of %s" % (rule, len(following), chain))
-            else:
-                foreign.append(rule)
+    for chain, index, rule in restore.owned_iptables(table.text, PREFIX)[1]:
+        lines.append(_jump_line(table, chain, index, rule, restricted or {}))
     return lines
 
 
@@ -141,20 +276,27 @@ def desired_view(plan, family, table, state="present"):
     for name in sorted(chains):
         lines.append(":%s" % name)
         lines.extend(chains[name])
+    if plan.restricted:
+        lines.append("%s  # %s" % (RESTRICT_JUMP, PLACED))
     lines.append("%s  # after %d rule(s) of INPUT" % (JUMP, jump_index(table)))
     return lines
+
+
+def desired_jumps(plan, table):
+    jumps = [["INPUT", restrict_index(table, plan.restricted), RESTRICT_JUMP]] if plan.restricted else []
+    return jumps + [["INPUT", jump_index(table), JUMP]]
 
 
 def restore_payload(plan, family, table, state="present"):
     """One iptables-restore --noflush transaction that makes the owned scope right.
 
     Declaring a chain flushes it; rules go back in order; every stray jump into our
-    chains is deleted and the one jump re-inserted at its place; chains we no longer
+    chains is deleted and the jumps re-inserted at their places; chains we no longer
     need are deleted last, once nothing refers to them (restore.iptables_payload)."""
     if state != "present":
         return restore.iptables_payload(table.text, PREFIX, [], [])
     chains = render_chains(plan, family)
-    return restore.iptables_payload(table.text, PREFIX, list(chains.items()), [["INPUT", jump_index(table), JUMP]])
+    return restore.iptables_payload(table.text, PREFIX, list(chains.items()), desired_jumps(plan, table))
 
 
 def count_rules(view):
@@ -215,13 +357,17 @@ class IptablesBackend:
         return dict((family, parse_filter_table(self._save(family))) for family in self.families)
 
     def views(self, tables, plan):
-        current = dict((f, owned_view(tables[f])) for f in self.families)
+        current = dict((f, owned_view(tables[f], plan.restricted)) for f in self.families)
         desired = dict((f, desired_view(plan, f, tables[f], self.state)) for f in self.families)
         return current, desired
 
+    def shadowing(self, tables, plan):
+        """Foreign rules that accept a restricted port before the restrictions are checked, per family."""
+        return dict((f, shadowing(tables[f], plan.restricted)) for f in self.families)
+
     @staticmethod
     def rule_count(views):
-        """Rules this scope puts in the kernel, per family (the jump included)."""
+        """Rules this scope puts in the kernel, per family (the jumps included)."""
         return dict((family, count_rules(lines)) for family, lines in views.items())
 
     # --- set ---
@@ -266,7 +412,7 @@ class IptablesBackend:
             if self._exists(path):
                 text = restore.read_file(path) or ""
             table = parse_filter_table(text)
-            current[family] = owned_view(table) if text else ["# %s missing" % path]
+            current[family] = owned_view(table, plan.restricted) if text else ["# %s missing" % path]
             desired[family] = desired_view(plan, family, table, self.state)
         return current, desired
 

@@ -31,6 +31,8 @@ from ansible_collections.portmatrix.xenserver.plugins.module_utils import restor
 
 PREFIX = "pmx_"
 ENTRY_CHAIN = PREFIX + "input"
+RESTRICT_CHAIN = PREFIX + "restrict"
+PLACED = "above every rule that can accept a restricted port"
 TABLE_FAMILIES = {"inet": (4, 6), "ip": (4,), "ip6": (6,)}
 ADDRESS = {4: ("ip", "ipv4_addr"), 6: ("ip6", "ipv6_addr")}
 REJECT_TYPE = {"inet": "icmpx", "ip": "icmp", "ip6": "icmpv6"}
@@ -132,13 +134,112 @@ class Ruleset:
         return self.dropping_inputs([t for t in self.tables if self.is_xtables(t)])
 
     def jump_index(self, table, chain):
-        """Where the jump goes among the chain's rules that are not ours: before the first
-        terminal one, else at the end."""
+        """Where the accepting jump goes among the chain's rules that are not ours: before the
+        first terminal one, else at the end."""
         foreign = self.foreign_rules(table, chain)
         for index, rule in enumerate(foreign):
             if self.is_terminal(table, rule):
                 return index
         return len(foreign)
+
+    def may_accept_restricted(self, table, rule, restricted, depth=0):
+        """Whether a foreign rule could accept a new connection to a restricted port from outside
+        the host (conservative: what it cannot tell, it assumes)."""
+        verdict, target = _verdict(rule), restore.nft_target(rule)
+        if verdict != "accept" and not (verdict in ("jump", "goto") and target and not target.startswith(PREFIX) and depth < 8):
+            return False
+        protocols = set(restricted)
+        for statement in rule.get("expr", []):
+            match = statement.get("match") if isinstance(statement, dict) else None
+            if not match or match.get("op") not in ("==", "in"):
+                continue
+            key, values = _match_key(match["left"]), _values(match["right"])
+            if key in ("meta iif", "meta iifname") and values == set(["lo"]):
+                return False
+            if key == "ct state" and not values & set(["new", "untracked"]):
+                return False
+            if key in ("meta l4proto", "ip protocol", "ip6 nexthdr"):
+                protocols &= values
+            elif key.endswith(" dport") and key.split()[0] in ("tcp", "udp", "th"):
+                if key.split()[0] != "th":
+                    protocols &= set([key.split()[0]])
+                protocols = set(p for p in protocols if _port_values(values) & set(restricted[p]))
+        if not protocols:
+            return False
+        return verdict == "accept" or any(self.may_accept_restricted(table, r, restricted, depth + 1)
+                                          for r in self.chain_rules(table, target))
+
+    def shadowing(self, table, chain, restricted):
+        """Foreign rules of a base chain that can accept a restricted port before the restrictions
+        are checked (above the restrict jump, or anywhere when there is none)."""
+        found = []
+        for rule in self.chain_rules(table, chain):
+            if restore.nft_target(rule) == RESTRICT_CHAIN:
+                break
+            if not (restore.nft_target(rule) or "").startswith(PREFIX) and self.may_accept_restricted(table, rule, restricted):
+                found.append(rule)
+        return found
+
+    def restrict_index(self, table, chain, restricted):
+        """Where the restrict jump goes: where it is when nothing above it can accept a restricted
+        port (another tool putting its rule on top is no drift), else on top."""
+        current = [index for index, target in self.our_jumps(table, chain) if target == RESTRICT_CHAIN]
+        if current and not self.shadowing(table, chain, restricted):
+            return min(current[0], self.jump_index(table, chain))
+        return 0
+
+    def our_jumps(self, table, chain):
+        """(index among the foreign rules before it, target) of each of our jumps in a chain."""
+        marks, foreign = [], 0
+        for rule in self.chain_rules(table, chain):
+            target = restore.nft_target(rule) or ""
+            if target.startswith(PREFIX):
+                marks.append((foreign, target))
+            else:
+                foreign += 1
+        return marks
+
+
+def _match_key(left):
+    """'tcp dport', 'meta l4proto', 'ct state', ... of a match's left side ('' when other)."""
+    if not isinstance(left, dict):
+        return ""
+    if "payload" in left:
+        return "%s %s" % (left["payload"].get("protocol"), left["payload"].get("field"))
+    if "meta" in left:
+        return "meta %s" % left["meta"].get("key")
+    if "ct" in left:
+        return "ct %s" % left["ct"].get("key")
+    return ""
+
+
+def _values(right):
+    """The values a match's right side stands for, as a set of text and numbers (ranges and
+    prefixes as their text)."""
+    items = right.get("set", []) if isinstance(right, dict) and "set" in right else (right if isinstance(right, list) else [right])
+    found = set()
+    for item in items:
+        if isinstance(item, dict) and "range" in item:
+            found.add(tuple(item["range"]))
+        elif isinstance(item, dict):
+            found.add(json.dumps(item, sort_keys=True))
+        else:
+            found.add(item)
+    return found
+
+
+def _port_values(values):
+    """Ports named by match values; everything when a value is not a port or a port range (a set
+    reference, a map): conservative."""
+    ports = set()
+    for value in values:
+        if isinstance(value, int):
+            ports.add(value)
+        elif isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+            ports.update(range(value[0], value[1] + 1))
+        else:
+            return set(range(0, 65536))
+    return ports
 
 
 def _verdict(rule):
@@ -246,8 +347,10 @@ def element(network):
     return {"prefix": {"addr": str(network.network_address), "len": network.prefixlen}}
 
 
-def view(tables):
-    """Comparable, readable lines of an owned scope (the tables argument of nft_commands())."""
+def view(tables, ruleset=None, restricted=None):
+    """Comparable, readable lines of an owned scope (the tables argument of nft_commands()).
+    With the ruleset it stands in, the restrict jump says what can still accept a restricted
+    port above it; without (a plan), it says it is above all of them."""
     lines = []
     for table in sorted(tables, key=lambda t: (t["family"], t["name"])):
         where = "%s %s" % (table["family"], table["name"])
@@ -259,8 +362,12 @@ def view(tables):
             lines.append("%s chain %s" % (where, chain["name"]))
             lines += ["%s chain %s: %s" % (where, chain["name"], rule_text(r)) for r in chain["rules"]]
         for jump in sorted(table["jumps"], key=lambda j: (j["chain"], j["index"])):
-            lines.append("%s chain %s: %s  # after %d rule(s) of %s" % (
-                where, jump["chain"], rule_text(jump), jump["index"], jump["chain"]))
+            if restore.nft_target(jump) == RESTRICT_CHAIN:
+                above = ruleset.shadowing((table["family"], table["name"]), jump["chain"], restricted or {}) if ruleset else []
+                note = "below %s" % rule_text(above[0]) if above else PLACED
+            else:
+                note = "after %d rule(s) of %s" % (jump["index"], jump["chain"])
+            lines.append("%s chain %s: %s  # %s" % (where, jump["chain"], rule_text(jump), note))
     return lines
 
 
@@ -285,39 +392,70 @@ def set_name(group, family):
 
 
 def table_spec(plan, ruleset, table):
-    """The owned scope of one table: sets, chain pmx_input, a jump in each dropping input chain."""
+    """The owned scope of one table: sets, chains pmx_input (accepts) and pmx_restrict (rejects
+    only), and in each input chain that would drop: the restrict jump above every rule that
+    can accept a restricted port, the accepting jump before the first terminal rule."""
     family = table[0]
     families = list(TABLE_FAMILIES[family])
     sets, rules = [], [{"expr": [_match({"meta": {"key": "iifname"}}, "lo"), {"return": None}]}]
     if plan.guard and plan.guard[1] in families:
-        network, guard_family, port = plan.guard
-        rules.append({"expr": [_match({"payload": {"protocol": ADDRESS[guard_family][0], "field": "saddr"}},
-                                      element(ipaddress.ip_network(u"%s" % network))),
-                               _match({"payload": {"protocol": "tcp", "field": "dport"}}, port), {"accept": None}]})
-    for group in plan.groups:
-        for fam in families:
-            if not group.networks[fam]:
-                continue
-            name = set_name(group.name, fam)
-            networks = element_networks(group.networks[fam])
-            sets.append({"name": name, "type": ADDRESS[fam][1], "flags": ["interval"],
-                         "elem": [element(n) for n in networks]})
-            for proto, ports in group.ports.items():
-                rule = {"expr": [_match({"payload": {"protocol": ADDRESS[fam][0], "field": "saddr"}}, "@" + name),
-                                 _match({"payload": {"protocol": proto, "field": "dport"}}, _ports(ports)),
-                                 {"accept": None}]}
-                ids = [i for port in ports for i in group.port_flows.get(proto, {}).get(port, ())]
-                if ids:
-                    rule["comment"] = _comment(ids)
-                rules.append(rule)
+        rules.append(_guard_rule(plan.guard, {"accept": None}))
+    for group, fam in _sourced(plan, families):
+        sets.append({"name": set_name(group.name, fam), "type": ADDRESS[fam][1], "flags": ["interval"],
+                     "elem": [element(n) for n in element_networks(group.networks[fam])]})
+        for proto, ports in group.ports.items():
+            rule = _source_rule(group, fam, proto, ports, {"accept": None})
+            ids = [i for port in ports for i in group.port_flows.get(proto, {}).get(port, ())]
+            if ids:
+                rule["comment"] = _comment(ids)
+            rules.append(rule)
+    chains = [{"name": ENTRY_CHAIN, "rules": rules}]
+    if plan.restricted:
+        chains.append({"name": RESTRICT_CHAIN, "rules": restrict_rules(plan, family, families)})
+    jumps = []
+    for chain in ruleset.input_chains(table):
+        if ruleset.drops(table, chain):
+            if plan.restricted:
+                jumps.append({"chain": chain, "index": ruleset.restrict_index(table, chain, plan.restricted),
+                              "expr": [{"jump": {"target": RESTRICT_CHAIN}}]})
+            jumps.append({"chain": chain, "index": ruleset.jump_index(table, chain), "expr": [{"jump": {"target": ENTRY_CHAIN}}]})
+    return {"family": family, "name": table[1], "sets": sets, "chains": chains, "jumps": jumps}
+
+
+def restrict_rules(plan, family, families):
+    """pmx_restrict: reject-only. Allowed sources return (per group set and protocol, for the
+    restricted ports they may reach); new connections to restricted ports from anyone else are
+    rejected. It never accepts, so the host's own drops (bans) still apply after it."""
+    rules = [{"expr": [_match({"meta": {"key": "iifname"}}, "lo"), {"return": None}]}]
+    if plan.guard and plan.guard[1] in families:
+        rules.append(_guard_rule(plan.guard, {"return": None}))
+    for group, fam in _sourced(plan, families):
+        for proto, ports in group.ports.items():
+            reach = [p for p in ports if p in plan.restricted.get(proto, ())]
+            if reach:
+                rules.append(_source_rule(group, fam, proto, reach, {"return": None}))
     for proto, ports in plan.restricted.items():
         reject = {"type": "tcp reset"} if proto == "tcp" else {"type": REJECT_TYPE[family], "expr": "port-unreachable"}
         rules.append({"expr": [_match({"payload": {"protocol": proto, "field": "dport"}}, _ports(ports)),
                                _match({"ct": {"key": "state"}}, "new", op="in"), {"reject": reject}]})
-    jumps = [{"chain": chain, "index": ruleset.jump_index(table, chain), "expr": [{"jump": {"target": ENTRY_CHAIN}}]}
-             for chain in ruleset.input_chains(table) if ruleset.drops(table, chain)]
-    return {"family": family, "name": table[1], "sets": sets, "chains": [{"name": ENTRY_CHAIN, "rules": rules}],
-            "jumps": jumps}
+    return rules
+
+
+def _sourced(plan, families):
+    """(group, family) for each group with addresses of a family the table filters."""
+    return [(group, fam) for group in plan.groups for fam in families if group.networks[fam]]
+
+
+def _source_rule(group, family, proto, ports, verdict):
+    return {"expr": [_match({"payload": {"protocol": ADDRESS[family][0], "field": "saddr"}}, "@" + set_name(group.name, family)),
+                     _match({"payload": {"protocol": proto, "field": "dport"}}, _ports(ports)), verdict]}
+
+
+def _guard_rule(guard, verdict):
+    network, family, port = guard
+    return {"expr": [_match({"payload": {"protocol": ADDRESS[family][0], "field": "saddr"}},
+                            element(ipaddress.ip_network(u"%s" % network))),
+                     _match({"payload": {"protocol": "tcp", "field": "dport"}}, port), verdict]}
 
 
 def desired_tables(plan, ruleset, state="present"):
@@ -328,8 +466,10 @@ def desired_tables(plan, ruleset, state="present"):
 
 
 def persisted_text(tables, ruleset):
-    """Our included file: the owned objects, then the jumps (at boot the host's file has just
-    defined its tables, so positions count its rules; inserts go from the last one up)."""
+    """Our included file: the owned objects, then the jumps. At boot the host's file has just
+    defined its tables: the accepting jump's position counts the host's rules as they run now
+    (inserts go from the last one up; appended when the chain relies on its policy), the
+    restrict jump goes on top."""
     lines = ["# Managed by portmatrix.xenserver.firewall_rules, included from the host's nftables configuration.",
              "# Edits are reverted by the next run."]
     for table in tables:
@@ -344,12 +484,15 @@ def persisted_text(tables, ruleset):
             lines += ["\tchain %s {" % chain["name"]] + ["\t\t%s" % rule_text(r) for r in chain["rules"]] + ["\t}"]
         lines.append("}")
         key = (table["family"], table["name"])
-        for jump in sorted(table["jumps"], key=lambda j: -j["index"]):
+        accepting = [j for j in table["jumps"] if restore.nft_target(j) != RESTRICT_CHAIN]
+        for jump in sorted(accepting, key=lambda j: -j["index"]):
             if jump["index"] < len(ruleset.foreign_rules(key, jump["chain"])):
                 lines.append("insert rule %s %s %s index %d %s" % (key + (jump["chain"], jump["index"], rule_text(jump))))
-        for jump in table["jumps"]:
+        for jump in accepting:
             if jump["index"] >= len(ruleset.foreign_rules(key, jump["chain"])):
                 lines.append("add rule %s %s %s %s" % (key + (jump["chain"], rule_text(jump))))
+        # the restrict jump on top: right wherever the host's own rules stand
+        lines += ["insert rule %s %s %s %s" % (key + (j["chain"], rule_text(j))) for j in table["jumps"] if j not in accepting]
     return "\n".join(lines) + "\n"
 
 
@@ -415,8 +558,15 @@ class NftablesBackend:
 
     def views(self, current, plan):
         ruleset = current["ruleset"]
-        return ({"nftables": view(restore.nft_owned(ruleset.data, PREFIX))},
+        return ({"nftables": view(restore.nft_owned(ruleset.data, PREFIX), ruleset, plan.restricted)},
                 {"nftables": view(desired_tables(plan, ruleset, self.state))})
+
+    def shadowing(self, current, plan):
+        """Foreign rules that accept a restricted port before the restrictions are checked."""
+        ruleset = current["ruleset"]
+        return {"nftables": ["%s: %s" % (describe(table, chain), rule_text(rule))
+                             for table, chain, unused in ruleset.dropping_inputs()
+                             for rule in ruleset.shadowing(table, chain, plan.restricted)]}
 
     @staticmethod
     def rule_count(views):

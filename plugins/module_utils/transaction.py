@@ -64,6 +64,7 @@ class Transaction:
             "rules_added": added,
             "rules_removed": removed,
             "rule_count": self.backend.rule_count(want),
+            "shadowing": self.backend.shadowing(current, self.plan),
             "diff": {"before": _text(now), "after": _text(want)},
             "persisted": False,
         }

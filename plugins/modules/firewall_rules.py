@@ -16,12 +16,13 @@ description:
   - Computes the firewall rules a host needs from the XenServer communication-port matrix (the
     same data the P(portmatrix.xenserver.ports#lookup) lookup returns), for the components the
     host plays and the addresses of the peers allowed to reach it.
-  - Owns a scope and only that scope. With iptables, the chains named C(PMX-*) and one jump
-    C(-A INPUT -j PMX-INPUT) placed before the first terminal REJECT/DROP of INPUT (on a
-    XenServer 8 dom0, before C(RH-Firewall-1-INPUT)); C(xapi-INPUT), C(xapi_nbd_*) and every other
-    chain stay as they were. With native nftables, in each table whose input base chain would drop or
-    reject (for example Debian's C(table inet filter)), the sets C(pmx_<group>_4)/C(_6), the chain
-    C(pmx_input) and one C(jump pmx_input) per such base chain before its first terminal drop/reject.
+  - Owns a scope and only that scope. With iptables, the chains named C(PMX-*) and two jumps in INPUT -
+    C(-A INPUT -j PMX-RESTRICT) on top (reject-only) and C(-A INPUT -j PMX-INPUT) (accepts) before the
+    first REJECT/DROP of everything (on a XenServer 8 dom0, before C(RH-Firewall-1-INPUT)); C(xapi-INPUT),
+    C(xapi_nbd_*) and every other chain stay as they were. With native nftables, in each table whose input
+    base chain would drop or reject (for example Debian's C(table inet filter)), the sets
+    C(pmx_<group>_4)/C(_6), the chains C(pmx_restrict) and C(pmx_input) and their two jumps per such base
+    chain, placed the same way.
     With firewalld, the policy C(pmx-input) (ingress ANY, egress HOST, evaluated before the zones) and
     ipsets C(pmx-*); stock zones and services stay as they were.
   - One source group per peer component (a chain or an ipset) holds the addresses; its rules hold
@@ -34,6 +35,10 @@ description:
     are removed, missing ones restored, a moved or duplicated jump put back in its place.
   - Ports the host serves in the plan are rejected for every other source (O(reject_unmatched)),
     except O(public_ports). The controller's own SSH session stays reachable (O(ssh_guard)).
+  - Restricted means restricted, and bans still ban - the rejects are checked above every foreign rule
+    that could accept a restricted port, in a chain that never accepts, so a foreign ACCEPT cannot open a
+    restricted port while a foreign REJECT/DROP (a fail2ban ban) still refuses matrix sources. With
+    firewalld the policy runs before every zone.
 options:
   components:
     description:
@@ -274,6 +279,13 @@ persisted:
   description: True when the rules were saved for reboot in this run.
   returned: always
   type: bool
+shadowing:
+  description: Foreign rules that could accept a new connection to a restricted port before the owned
+    restrictions are checked, as they were before this run, per address family (iptables) or under
+    V(nftables); empty with firewalld. Non-empty means drift (the restrict jump is moved above them).
+  returned: always
+  type: dict
+  sample: {"4": ["-A INPUT -p tcp -m tcp --dport 21064 -j ACCEPT"], "6": []}
 plan:
   description: The computed plan, per source group.
   returned: always
@@ -402,6 +414,7 @@ def main():
     result["rules_added"] = dict((str(k), v) for k, v in result["rules_added"].items())
     result["rules_removed"] = dict((str(k), v) for k, v in result["rules_removed"].items())
     result["rule_count"] = dict((str(k), v) for k, v in result["rule_count"].items())
+    result["shadowing"] = dict((str(k), v) for k, v in result["shadowing"].items())
     result["plan"] = dict((g.name, {"ipv4": g.networks[4], "ipv6": g.networks[6],
                                     "ports": dict(g.ports), "flows": list(g.flows)})
                           for g in plan.groups)

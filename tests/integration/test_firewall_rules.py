@@ -65,7 +65,7 @@ def test_pool_hosts_foreign_rules_untouched_and_persisted(lab, pools_applied):
             assert foreign(after) == foreign(before[host][index]), host
         v4 = saved(lab, host, 4)
         assert [l for l in v4 if l.startswith("-A INPUT")] == [
-            "-A INPUT -j xapi-INPUT", "-A INPUT -j PMX-INPUT", "-A INPUT -j RH-Firewall-1-INPUT"]
+            "-A INPUT -j PMX-RESTRICT", "-A INPUT -j xapi-INPUT", "-A INPUT -j PMX-INPUT", "-A INPUT -j RH-Firewall-1-INPUT"]
         assert any(l.startswith("-A xapi-INPUT") for l in v4)
         persisted = lab.exec(host, ["cat", "/etc/sysconfig/iptables"], check=True).stdout
         assert "-A INPUT -j PMX-INPUT" in persisted and "-A PMX-pool_member" in persisted
@@ -84,10 +84,12 @@ def test_drift_found_by_check_mode_and_corrected(lab, run_module, pools_applied)
     # a stray ACCEPT inside our chain: it works while the jump is in place
     lab.exec(host, ["iptables", "-I", "PMX-INPUT", "1", "-p", "tcp", "-m", "tcp", "--dport", "9999", "-j", "ACCEPT"], check=True)
     probe(lab, [flow("outsider", host, "tcp", 9999, "open")])
-    # a required rule deleted, and the jump moved after the final REJECT: the stock rules decide alone
+    # a required rule deleted, and the accepting jump moved after the final REJECT: the stock rules
+    # decide what is accepted, the restrict jump on top still keeps restricted ports restricted
     lab.exec(host, ["sh", "-c", "iptables -D PMX-pool_member -p udp -m multiport --dports 5404,5405 -j ACCEPT && "
                     "iptables -D INPUT -j PMX-INPUT && iptables -A INPUT -j PMX-INPUT"], check=True)
-    probe(lab, [flow("outsider", host, "tcp", 21064, "open"), flow("pool-a2", host, "tcp", 8892, "refused")])
+    probe(lab, [flow("outsider", host, "tcp", 21064, "refused"), flow("pool-a2", host, "tcp", 8892, "refused"),
+                flow("pool-a2", host, "tcp", 21064, "open")])
     drifted = saved(lab, host)
     report = run_module(host, args, check=True, diff=True)
     assert report["changed"] and report["drift"]

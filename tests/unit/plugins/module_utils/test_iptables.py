@@ -8,7 +8,7 @@ __metaclass__ = type
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import iptables, planner
 
-from netfilter_fake import DOM0
+from netfilter_fake import DOM0, FakeIptables
 
 PLAN = planner.build_plan(["pool_host"], peers={"xencenter": ["198.51.100.50"]},
                           pool_peers=["198.51.100.11"], clustered=True, guard=("127.0.0.1", "22"))
@@ -29,18 +29,40 @@ def test_jump_goes_after_xapi_before_the_stock_chain():
     assert iptables.jump_index(iptables.parse_filter_table(empty)) == 1
 
 
-def test_render_chains_loopback_then_guard_then_sources_then_rejects():
+def test_render_chains_accepting_and_reject_only():
     chains = iptables.render_chains(PLAN, 4)
     entry = chains["PMX-INPUT"]
     assert entry[0] == "-A PMX-INPUT -i lo -j RETURN"
     assert entry[1] == "-A PMX-INPUT -s 127.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT"
     assert "-A PMX-INPUT -s 198.51.100.11/32 -j PMX-pool_member" in entry
-    assert entry[-1].endswith("-j REJECT --reject-with icmp-port-unreachable")
+    assert not any("REJECT" in rule for rule in entry)          # the accepting chain never rejects
     assert chains["PMX-xencenter"] == ["-A PMX-xencenter -p tcp -m multiport --dports 22,443 -j ACCEPT"]
+    assert chains["PMX-RESTRICT"] == [
+        "-A PMX-RESTRICT -i lo -j RETURN",
+        "-A PMX-RESTRICT -s 127.0.0.1/32 -p tcp -m tcp --dport 22 -j RETURN",
+        "-A PMX-RESTRICT -s 198.51.100.11/32 -g PMX-ALLOW-1",      # xencenter reaches no restricted port
+        "-A PMX-RESTRICT -j PMX-REJECT"]
+    assert chains["PMX-ALLOW-1"] == ["-A PMX-ALLOW-1 -p tcp -m multiport --dports 8892,21064 -j RETURN",
+                                     "-A PMX-ALLOW-1 -p udp -m multiport --dports 5404,5405 -j RETURN",
+                                     "-A PMX-ALLOW-1 -j PMX-REJECT"]
+    assert chains["PMX-REJECT"][-1].endswith("--dports 5404,5405 -m conntrack --ctstate NEW -j REJECT --reject-with icmp-port-unreachable")
+    assert not any("ACCEPT" in r for name in ("PMX-RESTRICT", "PMX-ALLOW-1", "PMX-REJECT") for r in chains[name])
     six = iptables.render_chains(PLAN, 6)
-    assert list(six) == ["PMX-INPUT"]  # no IPv6 peers: only loopback and the rejects
-    assert six["PMX-INPUT"][0] == "-A PMX-INPUT -i lo -j RETURN"
-    assert six["PMX-INPUT"][-1].endswith("icmp6-port-unreachable")
+    assert list(six) == ["PMX-INPUT", "PMX-RESTRICT", "PMX-REJECT"]  # no IPv6 peers: nobody allowed
+    assert six["PMX-REJECT"][-1].endswith("icmp6-port-unreachable")
+    open_plan = planner.build_plan(["pool_host"], pool_peers=["198.51.100.11"], reject_unmatched=False)
+    assert list(iptables.render_chains(open_plan, 4)) == ["PMX-INPUT", "PMX-pool_member"]
+
+
+def test_address_classes_most_specific_first_with_every_group():
+    plan = planner.build_plan(["pool_host"], peers={"xencenter": ["203.0.113.5"], "api_client": ["203.0.113.0/24"]},
+                              pool_peers=["203.0.113.7"], public_ports=[])
+    assert iptables.address_classes(plan, 4) == [
+        ("203.0.113.5/32", ("api_client", "xencenter")), ("203.0.113.7/32", ("api_client", "pool_member")),
+        ("203.0.113.0/24", ("api_client",))]
+    restrict = iptables.render_chains(plan, 4)["PMX-RESTRICT"]
+    assert restrict[1:4] == ["-A PMX-RESTRICT -s 203.0.113.5/32 -g PMX-ALLOW-1", "-A PMX-RESTRICT -s 203.0.113.7/32 -g PMX-ALLOW-2",
+                             "-A PMX-RESTRICT -s 203.0.113.0/24 -g PMX-ALLOW-3"]
 
 
 def test_multiport_chunks_of_fifteen():
@@ -50,44 +72,85 @@ def test_multiport_chunks_of_fifteen():
     assert len(rules) == 2 and rules[0].count(",") == 14
 
 
-def test_payload_noflush_transaction():
+def applied(text, plan=PLAN, state="present"):
+    fake = FakeIptables(text)
+    table = iptables.parse_filter_table(fake.save())
+    assert fake.run(["iptables-restore", "--noflush"], iptables.restore_payload(plan, 4, table, state))[0] == 0
+    return fake
+
+
+def test_payload_noflush_transaction_two_jumps():
     table = iptables.parse_filter_table(DOM0)
-    payload = iptables.restore_payload(PLAN, 4, table)
-    lines = payload.splitlines()
+    lines = iptables.restore_payload(PLAN, 4, table).splitlines()
     assert lines[0] == "*filter" and lines[-1] == "COMMIT"
-    assert ":PMX-INPUT - [0:0]" in lines
-    assert "-I INPUT 2 -j PMX-INPUT" in lines
+    assert ":PMX-INPUT - [0:0]" in lines and ":PMX-RESTRICT - [0:0]" in lines
+    # the restrict jump on top, the accepting one before the stock chain (after xapi-INPUT)
+    assert lines[-3:-1] == ["-I INPUT 1 -j PMX-RESTRICT", "-I INPUT 3 -j PMX-INPUT"]
     assert not any(l.startswith(("-F", "-P")) or "RH-Firewall" in l or "xapi" in l for l in lines)
+    fake = applied(DOM0)
+    assert iptables.parse_filter_table(fake.save()).rules["INPUT"] == [
+        "-A INPUT -j PMX-RESTRICT", "-A INPUT -j xapi-INPUT", "-A INPUT -j PMX-INPUT", "-A INPUT -j RH-Firewall-1-INPUT"]
+
+
+def view_and_want(fake, plan=PLAN):
+    table = iptables.parse_filter_table(fake.save())
+    return iptables.owned_view(table, plan.restricted), iptables.desired_view(plan, 4, table)
 
 
 def test_views_detect_moved_jump_stray_rule_and_stale_chain():
-    table = iptables.parse_filter_table(DOM0)
-    want = iptables.desired_view(PLAN, 4, table)
-    applied = DOM0.replace("-A INPUT -j RH-Firewall-1-INPUT\n", "-A INPUT -j PMX-INPUT\n-A INPUT -j RH-Firewall-1-INPUT\n")
-    chains = iptables.render_chains(PLAN, 4)
-    decl = "".join(":%s - [0:0]\n" % n for n in chains)
-    body = "".join(r + "\n" for rules in chains.values() for r in rules)
-    applied = applied.replace(":xapi-INPUT - [0:0]\n", ":xapi-INPUT - [0:0]\n" + decl).replace("COMMIT\n", body + "COMMIT\n")
-    # applied now holds the wanted state after the nat table's COMMIT too; parse only filter.
-    good = iptables.parse_filter_table(applied)
-    assert iptables.owned_view(good) == want
-    moved = iptables.parse_filter_table(applied.replace("-A INPUT -j PMX-INPUT\n-A INPUT -j RH-Firewall-1-INPUT\n",
-                                                        "-A INPUT -j RH-Firewall-1-INPUT\n-A INPUT -j PMX-INPUT\n"))
-    assert iptables.owned_view(moved) != want
-    assert iptables.desired_view(PLAN, 4, moved) == want
-    stray = iptables.parse_filter_table(applied.replace("COMMIT\n", "-A PMX-xencenter -p tcp -m tcp --dport 9999 -j ACCEPT\nCOMMIT\n"))
-    assert "-A PMX-xencenter -p tcp -m tcp --dport 9999 -j ACCEPT" in iptables.owned_view(stray)
-    stale = iptables.parse_filter_table(applied.replace(":xapi-INPUT - [0:0]\n", ":xapi-INPUT - [0:0]\n:PMX-old - [0:0]\n"))
-    payload = iptables.restore_payload(PLAN, 4, stale)
+    fake = applied(DOM0)
+    now, want = view_and_want(fake)
+    assert now == want
+    fake.run(["iptables-restore"], "*filter\n-D INPUT -j PMX-INPUT\n-A INPUT -j PMX-INPUT\n"
+                                   "-I PMX-INPUT 1 -p tcp -m tcp --dport 9999 -j ACCEPT\n:PMX-old - [0:0]\nCOMMIT\n")
+    now, want = view_and_want(fake)
+    assert "-A INPUT -j PMX-INPUT  # after 2 rule(s) of INPUT" in now and "-A INPUT -j PMX-INPUT  # after 1 rule(s) of INPUT" in want
+    assert "-A PMX-INPUT -p tcp -m tcp --dport 9999 -j ACCEPT" in now and ":PMX-old" in now
+    payload = iptables.restore_payload(PLAN, 4, iptables.parse_filter_table(fake.save()))
     assert payload.index("-X PMX-old") > payload.index("-I INPUT")
+    fake.run(["iptables-restore", "--noflush"], payload)
+    assert view_and_want(fake)[0] == view_and_want(fake)[1]
+
+
+def test_a_foreign_accept_above_moves_the_restrict_jump_and_is_reported():
+    fake = applied(DOM0)
+    fake.run(["iptables-restore"], "*filter\n-I INPUT 1 -p tcp -m tcp --dport 21064 -j ACCEPT\nCOMMIT\n")
+    table = iptables.parse_filter_table(fake.save())
+    assert iptables.shadowing(table, PLAN.restricted) == ["-A INPUT -p tcp -m tcp --dport 21064 -j ACCEPT"]
+    now, want = view_and_want(fake)
+    assert "-A INPUT -j PMX-RESTRICT  # below -A INPUT -p tcp -m tcp --dport 21064 -j ACCEPT" in now
+    assert "-A INPUT -j PMX-RESTRICT  # above every rule that can accept a restricted port" in want
+    fake.run(["iptables-restore", "--noflush"], iptables.restore_payload(PLAN, 4, table))
+    assert iptables.parse_filter_table(fake.save()).rules["INPUT"][:2] == [
+        "-A INPUT -j PMX-RESTRICT", "-A INPUT -p tcp -m tcp --dport 21064 -j ACCEPT"]
+    assert view_and_want(fake)[0] == view_and_want(fake)[1]
+
+
+def test_fail2ban_on_top_and_harmless_accepts_are_no_drift():
+    fake = applied(DOM0)
+    fake.run(["iptables-restore"], "*filter\n:f2b-sshd - [0:0]\n-A f2b-sshd -s 198.51.100.11/32 -j REJECT\n"
+                                   "-A f2b-sshd -j RETURN\n-I INPUT 1 -p tcp -m multiport --dports 22 -j f2b-sshd\n"
+                                   "-I INPUT 1 -i lo -j ACCEPT\n-I INPUT 1 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+                                   "-I INPUT 1 -p tcp -m tcp --dport 22 -j ACCEPT\n-I INPUT 1 -p udp -m udp --dport 694 -j ACCEPT\nCOMMIT\n")
+    now, want = view_and_want(fake)
+    assert now == want
+    assert iptables.shadowing(iptables.parse_filter_table(fake.save()), PLAN.restricted) == []
+
+
+def test_bans_stay_above_the_accepting_jump():
+    text = DOM0.replace("-A INPUT -j RH-Firewall-1-INPUT\n", "-A INPUT -s 198.51.100.11/32 -j DROP\n"
+                        "-A INPUT -m conntrack --ctstate INVALID -j DROP\n-A INPUT -j RH-Firewall-1-INPUT\n")
+    assert iptables.jump_index(iptables.parse_filter_table(text)) == 3
+    assert iptables.jump_index(iptables.parse_filter_table(text.replace("-A INPUT -j RH-Firewall-1-INPUT\n",
+                                                                        "-A INPUT -p tcp -j REJECT\n"))) == 3
 
 
 def test_absent_payload_removes_only_owned():
-    applied = DOM0.replace("-A INPUT -j RH-Firewall-1-INPUT\n", "-A INPUT -j PMX-INPUT\n-A INPUT -j RH-Firewall-1-INPUT\n")
-    table = iptables.parse_filter_table(applied.replace(":xapi-INPUT - [0:0]\n", ":xapi-INPUT - [0:0]\n:PMX-INPUT - [0:0]\n"))
-    payload = iptables.restore_payload(PLAN, 4, table, state="absent")
-    assert payload.splitlines() == ["*filter", ":PMX-INPUT - [0:0]", "-D INPUT -j PMX-INPUT", "-X PMX-INPUT", "COMMIT"]
-    assert iptables.desired_view(PLAN, 4, table, state="absent") == []
+    fake = applied(DOM0)
+    fake.run(["iptables-restore", "--noflush"],
+             iptables.restore_payload(PLAN, 4, iptables.parse_filter_table(fake.save()), state="absent"))
+    assert fake.save() == FakeIptables(DOM0).save()
+    assert iptables.desired_view(PLAN, 4, iptables.parse_filter_table(fake.save()), state="absent") == []
 
 
 def test_rule_count_for_8_and_64_pool_peers():
@@ -96,5 +159,6 @@ def test_rule_count_for_8_and_64_pool_peers():
                                   peers={"xencenter": ["10.2.0.1"]}, clustered=True)
         table = iptables.parse_filter_table(DOM0)
         return iptables.count_rules(iptables.desired_view(plan, 4, table))
-    assert count(64) - count(8) == 56  # one dispatch rule per added peer, nothing per port
-    assert count(64) < 100
+    # two dispatch rules per added peer (the accepting and the reject-only chain), nothing per port
+    assert count(64) - count(8) == 2 * 56
+    assert count(64) < 2 * 64 + 30

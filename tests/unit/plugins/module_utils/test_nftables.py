@@ -86,21 +86,29 @@ def test_desired_table_sets_chain_jump_and_comments():
     assert "inet filter chain pmx_input: ip saddr 127.0.0.1 tcp dport 22 accept" in lines
     assert ('inet filter chain pmx_input: ip saddr @pmx_pool_host_4 tcp dport { 7279, 27000 } accept '
             'comment "license_checkout,license_request"') in lines
-    assert "inet filter chain pmx_input: tcp dport { 7279, 27000 } ct state new reject with tcp reset" in lines
-    assert lines[-1] == "inet filter chain input: jump pmx_input  # after 5 rule(s) of input"
+    assert not [line for line in lines if line.startswith("inet filter chain pmx_input") and "reject" in line]
+    assert [line for line in lines if line.startswith("inet filter chain pmx_restrict")] == [
+        "inet filter chain pmx_restrict", 'inet filter chain pmx_restrict: iifname "lo" return',
+        "inet filter chain pmx_restrict: ip saddr 127.0.0.1 tcp dport 22 return",
+        "inet filter chain pmx_restrict: ip saddr @pmx_pool_host_4 tcp dport { 7279, 27000 } return",
+        "inet filter chain pmx_restrict: ip6 saddr @pmx_pool_host_6 tcp dport { 7279, 27000 } return",
+        "inet filter chain pmx_restrict: tcp dport { 7279, 27000 } ct state new reject with tcp reset"]
+    # the restrict jump on top, the accepting one at the end (the policy drops)
+    assert lines[-2:] == ["inet filter chain input: jump pmx_restrict  # above every rule that can accept a restricted port",
+                          "inet filter chain input: jump pmx_input  # after 5 rule(s) of input"]
 
 
 def test_apply_idempotent_foreign_untouched_and_absent():
     fake = FakeNft(DEBIAN_NFT)
     before = foreign(fake)
     result = Transaction(backend(fake), PLAN, persist=False).run()
-    assert result["changed"] and result["rule_count"] == {"nftables": 6}
+    assert result["changed"] and result["rule_count"] == {"nftables": 11}
     assert foreign(fake) == before
     again = Transaction(backend(fake), PLAN, persist=False).run()
     assert again["changed"] is False
     # drift: a stray rule in our chain and the jump moved to the top
     ruleset = json.loads(fake.run(["nft", "-j", "list", "ruleset"])[1])
-    jump = restore.nft_owned_jumps(ruleset, "pmx_")[0]
+    jump = [j for j in restore.nft_owned_jumps(ruleset, "pmx_") if restore.nft_target(j) == "pmx_input"][0]
     batch = {"nftables": [
         {"add": {"rule": {"family": "inet", "table": "filter", "chain": "pmx_input",
                           "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}},
@@ -150,7 +158,8 @@ def test_persisted_file_and_include_line():
     ruleset = nftables.Ruleset(DEBIAN_NFT)
     text = nftables.persisted_text(nftables.desired_tables(PLAN, ruleset), ruleset)
     assert "\tset pmx_pool_host_4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 198.51.100.10/31 }\n\t}" in text
-    assert text.rstrip().endswith("add rule inet filter input jump pmx_input")   # appended: the policy drops
+    assert text.splitlines()[-2:] == ["add rule inet filter input jump pmx_input",   # appended: the policy drops
+                                      "insert rule inet filter input jump pmx_restrict"]
     conf = "#!/usr/sbin/nft -f\nflush ruleset\n"
     included = nftables.with_include(conf)
     assert nftables.with_include(included) == included and included.count("include") == 1
@@ -184,3 +193,24 @@ def test_backend_choice(wanted, state, running, expected, drops, result):
         with pytest.raises(backend_choice.ChoiceError) as err:
             backend_choice.choose(wanted, state, running, expected, drops)
         assert result in str(err.value)
+
+
+def test_a_foreign_accept_of_a_restricted_port_moves_the_restrict_jump_above_it():
+    fake = FakeNft(DEBIAN_NFT)
+    Transaction(backend(fake), PLAN, persist=False).run()
+    batch = {"nftables": [{"insert": {"rule": {"family": "inet", "table": "filter", "chain": "input", "expr": [
+        {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 27000}}, {"accept": None}]}}}]}
+    assert fake.run(["nft", "-j", "-f", "/dev/stdin"], json.dumps(batch))[0] == 0
+    report = Transaction(backend(fake), PLAN, check_mode=True, persist=False).run()
+    assert report["drift"] and report["rules_removed"]["nftables"] == [
+        "inet filter chain input: jump pmx_restrict  # below tcp dport 27000 accept"]
+    assert Transaction(backend(fake), PLAN, persist=False).run()["changed"]
+    ruleset = nftables.Ruleset(fake.listing())
+    assert [nftables.rule_text(r) for r in ruleset.chain_rules(INET, "input")][:2] == ["jump pmx_restrict", "tcp dport 27000 accept"]
+    assert ruleset.shadowing(INET, "input", PLAN.restricted) == []
+    # a ban on top (fail2ban's way) and harmless accepts above the restrict jump: no drift
+    batch = {"nftables": [{"insert": {"rule": {"family": "inet", "table": "filter", "chain": "input", "expr": [
+        {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "198.51.100.11"}},
+        {"drop": None}]}}}]}
+    assert fake.run(["nft", "-j", "-f", "/dev/stdin"], json.dumps(batch))[0] == 0
+    assert Transaction(backend(fake), PLAN, persist=False).run()["changed"] is False

@@ -48,6 +48,10 @@ class ListBackend:
     def rule_count(views):
         return dict((k, len(v)) for k, v in views.items())
 
+    @staticmethod
+    def shadowing(state, plan):
+        return {}
+
     # a snapshot is one restore step that this backend's run() understands
     def snapshot(self, state):
         return [{"run": ["put-back"], "stdin": json.dumps(state)}]
