@@ -24,6 +24,7 @@ __metaclass__ = type
 import collections
 import ipaddress
 import os
+import stat
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
 
@@ -299,6 +300,41 @@ def restore_payload(plan, family, table, state="present"):
     return restore.iptables_payload(table.text, PREFIX, list(chains.items()), desired_jumps(plan, table))
 
 
+def _is_ours(line):
+    text = line.strip()
+    return text.startswith((":" + PREFIX, "-A " + PREFIX)) or (text.startswith("-A ") and is_owned_rule(text))
+
+
+def merge_saved(text, chains, jumps):
+    """A saved-rules file (iptables-save format) with the owned chains and jumps merged into its
+    filter table: our lines replaced, every other line (other tables, other chains, comments,
+    counters) byte for byte as it was. chains: [(name, [rules])]; jumps: [[chain, index, rule]],
+    index counting the chain's rules in the file that are not ours."""
+    lines = text.splitlines(True)
+    if not chains and not jumps and not any(_is_ours(line) for line in lines):
+        return text   # nothing of ours, nothing to add: not a byte changes
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = next((i for i, line in enumerate(lines) if line.strip() == "*filter"), None)
+    if start is None:
+        lines += ["*filter\n", "COMMIT\n"]
+        start = len(lines) - 2
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == "COMMIT"), len(lines))
+    kept = [line for line in lines[start + 1:end] if not _is_ours(line)]
+    declared = max([i + 1 for i, line in enumerate(kept) if line.startswith(":")] or [0])
+    before = collections.defaultdict(list)   # kept index -> our lines that go before it
+    before[declared] += [":%s - [0:0]\n" % name for name, unused in chains]
+    for chain, index, rule in sorted(jumps, key=lambda jump: jump[1]):
+        foreign = [i for i, line in enumerate(kept) if line.startswith("-A %s " % chain)]
+        where = foreign[index] if index < len(foreign) else (foreign[-1] + 1 if foreign else declared)
+        before[where].append(rule + "\n")
+    before[len(kept)] += [rule + "\n" for unused, rules in chains for rule in rules]
+    section = []
+    for i in range(len(kept) + 1):
+        section += before.get(i, []) + kept[i:i + 1]
+    return "".join(lines[:start + 1] + section + lines[end:])
+
+
 def count_rules(view):
     return sum(1 for line in view if line.startswith("-A "))
 
@@ -417,14 +453,20 @@ class IptablesBackend:
         return current, desired
 
     def save(self, plan):
+        """Merge the owned chains and jumps into each saved file; every other line stays (Docker and
+        fail2ban rebuild theirs at start, xapi saves its own). A missing file starts from the
+        running rules."""
         for family in self.families:
-            init = RHEL_INIT[family]
-            if self.persistence == "rhel" and self._exists(init):
-                rc, out, err = self.run([init, "save"])
+            path = self._saved_file(family)
+            text = restore.read_file(path)
+            mode = 0o600
+            if text is None:
+                rc, text, err = self.run([self.tools[TOOLS[family][0]]])
                 if rc != 0:
-                    raise IptablesError("%s save failed: %s" % (init, err.strip() or out.strip()))
-                continue
-            rc, out, err = self.run([self.tools[TOOLS[family][0]]])
-            if rc != 0:
-                raise IptablesError("%s failed: %s" % (TOOLS[family][0], err.strip()))
-            restore.write_file(self._saved_file(family), out, 0o600)
+                    raise IptablesError("%s failed: %s" % (TOOLS[family][0], err.strip()))
+            else:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            table = parse_filter_table(text)
+            chains = list(render_chains(plan, family).items()) if self.state == "present" else []
+            jumps = desired_jumps(plan, table) if self.state == "present" else []
+            restore.write_file(path, merge_saved(text, chains, jumps), mode)

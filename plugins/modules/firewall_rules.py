@@ -171,10 +171,11 @@ options:
     default: present
   persist:
     description:
-      - Make the rules survive a reboot. RHEL and XenServer hosts save with
-        C(/usr/libexec/iptables/iptables.init save) (as xapi does) into C(/etc/sysconfig/iptables) and
-        C(ip6tables); Debian hosts write C(/etc/iptables/rules.v4) and C(rules.v6). With firewalld the
-        permanent configuration always equals the runtime one.
+      - Make the rules survive a reboot. With iptables the owned chains and jumps are merged into the saved
+        files, C(/etc/sysconfig/iptables) and C(ip6tables) on RHEL and XenServer hosts, C(/etc/iptables/rules.v4)
+        and C(rules.v6) on Debian hosts; every other line of those files stays as it was (Docker, fail2ban and
+        xapi rebuild theirs at start), and after O(state=absent) they are byte for byte what they were. With
+        firewalld the permanent configuration always equals the runtime one.
       - With nftables, the owned objects are written to C(/etc/portmatrix/nftables.nft), which the file the
         host loads at boot (C(/etc/sysconfig/nftables.conf) on RHEL, else C(/etc/nftables.conf)) includes
         through two lines added once at its end (a comment and C(include "/etc/portmatrix/nftables.nft"));

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 import re
@@ -25,6 +26,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.par
 sys.path.insert(0, os.path.join(REPO, "lab"))
 
 PREFIX = os.environ.get("PORTMATRIX_IT_PREFIX", "pmxi-")
+# the coexistence estate's lab (tests/integration/estate_coexist.yml), beside the session's
+COEXIST_PREFIX = os.environ.get("PORTMATRIX_IT_PREFIX_COEXIST", PREFIX[:-1] + "c-")
 
 
 def _skip_reason():
@@ -36,18 +39,25 @@ def _skip_reason():
     return None
 
 
-@pytest.fixture(scope="session")
-def lab():
+@contextlib.contextmanager
+def built_lab(prefix, estate=None):
+    """A lab up for the block, torn down after it (also after failures)."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
     from portmatrix_lab.lab import Lab
-    the_lab = Lab(prefix=PREFIX, state_dir="/tmp/" + PREFIX.rstrip("-"))
+    the_lab = Lab(prefix=prefix, state_dir="/tmp/" + prefix.rstrip("-"), estate=estate)
     try:
         the_lab.up()
         yield the_lab
     finally:
         the_lab.down()
+
+
+@pytest.fixture(scope="session")
+def lab():
+    with built_lab(PREFIX) as the_lab:
+        yield the_lab
 
 
 @pytest.fixture(scope="session")
