@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import os
 import re
 import stat
@@ -134,22 +135,72 @@ def _xml_text(root):
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root).decode("utf-8") + "\n"
 
 
-def normalize_xml(path, text):
-    """Comparable lines for one XML file: every element with sorted attributes."""
+# Policy settings as firewall-cmd --info-policy names them, and how one XML element reads there.
+SETTINGS = collections.OrderedDict([
+    ("service", ("services", lambda e: e.get("name"))),
+    ("port", ("ports", lambda e: "%s/%s" % (e.get("port"), e.get("protocol")))),
+    ("protocol", ("protocols", lambda e: e.get("value"))),
+    ("forward-port", ("forward-ports", lambda e: "port=%s:proto=%s:toport=%s:toaddr=%s" % tuple(
+        e.get(k, "") for k in ("port", "protocol", "to-port", "to-addr")))),
+    ("source-port", ("source-ports", lambda e: "%s/%s" % (e.get("port"), e.get("protocol")))),
+    ("icmp-block", ("icmp-blocks", lambda e: e.get("name"))),
+])
+
+
+def rich_rule_text(rule):
+    """A <rule> element as firewall-cmd prints the rich rule."""
+    parts = ["rule"] + ['%s="%s"' % (k, rule.get(k)) for k in ("priority", "family") if rule.get(k)]
+    for child in rule:
+        attrs = " ".join('%s="%s"' % (k, v) for k, v in child.attrib.items() if k != "invert")
+        negation = "NOT " if child.get("invert", "").lower() in ("true", "yes", "1") else ""
+        if child.tag in ("accept", "drop") and not attrs:
+            parts.append(child.tag)
+        elif child.tag in ("source", "destination"):
+            parts.append("%s %s%s" % (child.tag, negation, attrs))
+        else:
+            parts.append(("%s %s" % (child.tag, attrs)).strip())
+    return " ".join(parts)
+
+
+def permanent_lines(path, text):
+    """The lines runtime_view() prints for the object one permanent file defines, so that the
+    permanent and the runtime state read alike (and a diff reads as rules, not XML)."""
+    kind, name = path.split("/", 1)
+    name = name[:-len(".xml")] if name.endswith(".xml") else name
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         return ["%s: unparsable (%s)" % (path, exc)]
-    lines = []
+    if kind == "ipsets" and root.tag == "ipset":
+        options = " ".join("%s=%s" % (o.get("name"), o.get("value")) for o in root.findall("option"))
+        return (["ipset %s: %s %s" % (name, root.get("type"), options)]
+                + ["ipset %s: %s" % (name, e) for e in sorted((e.text or "").strip() for e in root.findall("entry"))])
+    if kind != "policies" or root.tag != "policy":
+        return ["%s: a %s of ours that the plan does not have" % (path, root.tag)]
+    lines = ["policy %s: target %s priority %s ingress %s egress %s" % (
+        name, root.get("target"), root.get("priority"), " ".join(e.get("name") for e in root.findall("ingress-zone")),
+        " ".join(e.get("name") for e in root.findall("egress-zone")))]
+    settings, rules = collections.OrderedDict(), []
+    for child in root:
+        if child.tag in SETTINGS:
+            key, value = SETTINGS[child.tag]
+            settings.setdefault(key, []).append(value(child))
+        elif child.tag == "masquerade":
+            settings["masquerade"] = ["yes"]
+        elif child.tag == "rule":
+            rules.append(rich_rule_text(child))
+        elif child.tag not in ("short", "description", "ingress-zone", "egress-zone"):
+            rules.append("<%s %s>" % (child.tag, " ".join('%s="%s"' % item for item in sorted(child.attrib.items()))))
+    lines += ["policy %s: %s: %s" % (name, key, " ".join(values)) for key, values in settings.items()]
+    return lines + ["policy %s: %s" % (name, rule) for rule in sorted(rules)]
 
-    def walk(element, depth):
-        attrs = " ".join('%s="%s"' % item for item in sorted(element.attrib.items()))
-        text = (element.text or "").strip()
-        lines.append("%s: %s<%s%s>%s" % (path, "  " * depth, element.tag, " " + attrs if attrs else "", text))
-        for child in element:
-            walk(child, depth + 1)
-    walk(root, 0)
-    return lines
+
+def merged_view(permanent, runtime):
+    """One line per rule: as runtime shows it, marked when only runtime or only the permanent
+    configuration has it."""
+    permanent_set, runtime_set = set(permanent), set(runtime)
+    return ([line if line in permanent_set else line + "  # runtime only" for line in runtime]
+            + [line + "  # permanent only" for line in permanent if line not in runtime_set])
 
 
 def runtime_lines(plan, state="present"):
@@ -228,10 +279,7 @@ class FirewalldBackend:
 
     def permanent_view(self, files=None):
         files = self.owned_files() if files is None else files
-        lines = []
-        for path in sorted(files):
-            lines += normalize_xml(path, files[path])
-        return lines
+        return [line for path in sorted(files) for line in permanent_lines(path, files[path])]
 
     def runtime_view(self):
         lines = []
@@ -256,10 +304,9 @@ class FirewalldBackend:
         return {"files": self.owned_files(), "runtime": self.runtime_view()}
 
     def views(self, current, plan):
-        desired_files = render_files(plan, self.state)
-        now = self.permanent_view(current["files"]) + current["runtime"]
-        want = self.permanent_view(desired_files) + runtime_lines(plan, self.state)
-        return {"firewalld": now}, {"firewalld": want}
+        """Permanent and runtime state as one list of lines, and the plan's (both equal)."""
+        now = merged_view(self.permanent_view(current["files"]), current["runtime"])
+        return {"firewalld": now}, {"firewalld": runtime_lines(plan, self.state)}
 
     @staticmethod
     def shadowing(current, plan):

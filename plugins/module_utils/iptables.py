@@ -40,6 +40,9 @@ MULTIPORT_MAX = 15  # the multiport match takes at most 15 ports
 REJECT_WITH = {4: {"tcp": "tcp-reset", "udp": "icmp-port-unreachable"},
                6: {"tcp": "tcp-reset", "udp": "icmp6-port-unreachable"}}
 TOOLS = {4: ("iptables-save", "iptables-restore"), 6: ("ip6tables-save", "ip6tables-restore")}
+# Characters iptables-save prints without quotes (libxtables' xtables_save_string)
+SAVE_UNQUOTED = set("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+COMMENT_MAX = 250  # the comment match keeps 255 bytes
 # A REJECT/DROP with one of these picks sources or states (a ban, INVALID): not the final one.
 SELECTIVE = ("-s", "--source", "--src-range", "--match-set", "--ctstate", "--state", "-m recent")
 
@@ -170,6 +173,21 @@ def restrict_index(table, restricted):
     return 0
 
 
+def comment(ids):
+    """`` -m comment --comment ...`` naming flow ids, as iptables-save prints it ('' without ids)."""
+    text = ",".join(sorted(set(ids)))
+    text = text if len(text) <= COMMENT_MAX else text[:COMMENT_MAX - 3] + "..."
+    if not text:
+        return ""
+    if all(c in SAVE_UNQUOTED for c in text):
+        return " -m comment --comment %s" % text
+    return ' -m comment --comment "%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _flows(groups, proto, ports):
+    return [i for group in groups for port in ports for i in group.port_flows.get(proto, {}).get(port, ())]
+
+
 def _chunks(ports):
     ports = list(ports)
     for start in range(0, len(ports), MULTIPORT_MAX):
@@ -205,7 +223,8 @@ def render_chains(plan, family):
         for network in networks:
             entry.append("-A %s -s %s -j %s" % (ENTRY_CHAIN, network, chain))
         chains[chain] = [
-            "-A %s -p %s -m multiport --dports %s -j ACCEPT" % (chain, proto, ",".join(str(p) for p in chunk))
+            "-A %s -p %s -m multiport --dports %s%s -j ACCEPT" % (
+                chain, proto, ",".join(str(p) for p in chunk), comment(_flows([group], proto, chunk)))
             for proto, ports in group.ports.items() for chunk in _chunks(ports)]
     if plan.restricted:
         chains.update(restrict_chains(plan, family))
@@ -236,15 +255,17 @@ def restrict_chains(plan, family):
         if members not in names:
             names[members] = ALLOW_CHAIN % (len(names) + 1)
             allow[names[members]] = [
-                "-A %s -p %s -m multiport --dports %s -j RETURN" % (names[members], proto, ",".join(str(p) for p in chunk))
+                "-A %s -p %s -m multiport --dports %s%s -j RETURN" % (
+                    names[members], proto, ",".join(str(p) for p in chunk), comment(_flows([groups[m] for m in members], proto, chunk)))
                 for proto, reach in ports.items() for chunk in _chunks(reach)] + ["-A %s -j %s" % (names[members], REJECT_CHAIN)]
         restrict.append("-A %s -s %s -g %s" % (RESTRICT_CHAIN, network, names[members]))
     restrict.append("-A %s -j %s" % (RESTRICT_CHAIN, REJECT_CHAIN))
     chains = collections.OrderedDict([(RESTRICT_CHAIN, restrict)])
     chains.update(allow)
     chains[REJECT_CHAIN] = [
-        "-A %s -p %s -m multiport --dports %s -m conntrack --ctstate NEW -j REJECT --reject-with %s"
-        % (REJECT_CHAIN, proto, ",".join(str(p) for p in chunk), REJECT_WITH[family][proto])
+        "-A %s -p %s -m multiport --dports %s -m conntrack --ctstate NEW%s -j REJECT --reject-with %s"
+        % (REJECT_CHAIN, proto, ",".join(str(p) for p in chunk), comment(_flows(plan.groups, proto, chunk)),
+           REJECT_WITH[family][proto])
         for proto, ports in plan.restricted.items() for chunk in _chunks(ports)]
     return chains
 

@@ -404,11 +404,7 @@ def table_spec(plan, ruleset, table):
         sets.append({"name": set_name(group.name, fam), "type": ADDRESS[fam][1], "flags": ["interval"],
                      "elem": [element(n) for n in element_networks(group.networks[fam])]})
         for proto, ports in group.ports.items():
-            rule = _source_rule(group, fam, proto, ports, {"accept": None})
-            ids = [i for port in ports for i in group.port_flows.get(proto, {}).get(port, ())]
-            if ids:
-                rule["comment"] = _comment(ids)
-            rules.append(rule)
+            rules.append(_commented(_source_rule(group, fam, proto, ports, {"accept": None}), group, proto, ports))
     chains = [{"name": ENTRY_CHAIN, "rules": rules}]
     if plan.restricted:
         chains.append({"name": RESTRICT_CHAIN, "rules": restrict_rules(plan, family, families)})
@@ -433,7 +429,7 @@ def restrict_rules(plan, family, families):
         for proto, ports in group.ports.items():
             reach = [p for p in ports if p in plan.restricted.get(proto, ())]
             if reach:
-                rules.append(_source_rule(group, fam, proto, reach, {"return": None}))
+                rules.append(_commented(_source_rule(group, fam, proto, reach, {"return": None}), group, proto, reach))
     for proto, ports in plan.restricted.items():
         reject = {"type": "tcp reset"} if proto == "tcp" else {"type": REJECT_TYPE[family], "expr": "port-unreachable"}
         rules.append({"expr": [_match({"payload": {"protocol": proto, "field": "dport"}}, _ports(ports)),
@@ -449,6 +445,14 @@ def _sourced(plan, families):
 def _source_rule(group, family, proto, ports, verdict):
     return {"expr": [_match({"payload": {"protocol": ADDRESS[family][0], "field": "saddr"}}, "@" + set_name(group.name, family)),
                      _match({"payload": {"protocol": proto, "field": "dport"}}, _ports(ports)), verdict]}
+
+
+def _commented(rule, group, proto, ports):
+    """The rule with a comment naming the flows it serves."""
+    ids = [i for port in ports for i in group.port_flows.get(proto, {}).get(port, ())]
+    if ids:
+        rule["comment"] = _comment(ids)
+    return rule
 
 
 def _guard_rule(guard, verdict):

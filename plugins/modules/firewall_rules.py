@@ -188,7 +188,10 @@ attributes:
     description: Reports exactly what would change and touches nothing.
   diff_mode:
     support: full
-    description: Shows the owned scope before and after.
+    description: Shows the owned scope before and after, one line per rule as a person writes it (iptables
+      rules with C(-m comment) naming the flows they serve, nftables rules as C(nft) prints them, firewalld
+      rich rules and ipset entries as text, marked C(# runtime only) or C(# permanent only) where the two
+      differ), then the saved rules under C(# saved ...).
   platform:
     support: full
     platforms: posix
@@ -253,19 +256,25 @@ backend:
   type: str
   sample: iptables
 drift:
-  description: True when the owned scope differed from the plan before this run.
+  description:
+    - True when the owned scope differed from the plan before this run, running or saved. Unsaved is drift -
+      a host whose saved rules differ (a failed save, the saved file replaced) runs those after its next boot.
   returned: always
   type: bool
 unsaved:
-  description: True when the saved rules differed from the plan before this run.
+  description: True when the saved rules (iptables saved files, nftables' included file and include line)
+    differed from the plan before this run; also counted in RV(drift). Always false with firewalld, whose
+    permanent configuration is part of the compared state.
   returned: always
   type: bool
 rules_added:
-  description: Lines of the owned scope that were (or in check mode would be) added, per address family
-    (V(4), V(6)) for iptables, under V(nftables) for nftables, under V(firewalld) for firewalld.
+  description: Lines of the running owned scope that were (or in check mode would be) added, per address
+    family (V(4), V(6)) for iptables, under V(nftables) for nftables, under V(firewalld) for firewalld
+    (permanent and runtime state together). The saved rules' differences are in the diff.
   returned: always
   type: dict
-  sample: {"4": ["-A PMX-xencenter -p tcp -m multiport --dports 22,443 -j ACCEPT"], "6": []}
+  sample: {"4": ['-A PMX-xencenter -p tcp -m multiport --dports 22,443 -m comment --comment "xencenter_api,xencenter_ssh" -j ACCEPT'],
+           "6": []}
 rules_removed:
   description: Lines of the owned scope that were (or would be) removed, in the same form.
   returned: always

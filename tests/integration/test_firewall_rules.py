@@ -86,7 +86,7 @@ def test_drift_found_by_check_mode_and_corrected(lab, run_module, pools_applied)
     probe(lab, [flow("outsider", host, "tcp", 9999, "open")])
     # a required rule deleted, and the accepting jump moved after the final REJECT: the stock rules
     # decide what is accepted, the restrict jump on top still keeps restricted ports restricted
-    lab.exec(host, ["sh", "-c", "iptables -D PMX-pool_member -p udp -m multiport --dports 5404,5405 -j ACCEPT && "
+    lab.exec(host, ["sh", "-c", "iptables -D PMX-pool_member -p udp -m multiport --dports 5404,5405 -m comment --comment clustering_udp -j ACCEPT && "
                     "iptables -D INPUT -j PMX-INPUT && iptables -A INPUT -j PMX-INPUT"], check=True)
     probe(lab, [flow("outsider", host, "tcp", 21064, "refused"), flow("pool-a2", host, "tcp", 8892, "refused"),
                 flow("pool-a2", host, "tcp", 21064, "open")])
@@ -94,7 +94,8 @@ def test_drift_found_by_check_mode_and_corrected(lab, run_module, pools_applied)
     report = run_module(host, args, check=True, diff=True)
     assert report["changed"] and report["drift"]
     assert "-A PMX-INPUT -p tcp -m tcp --dport 9999 -j ACCEPT" in report["rules_removed"]["4"]
-    assert "-A PMX-pool_member -p udp -m multiport --dports 5404,5405 -j ACCEPT" in report["rules_added"]["4"]
+    assert ("-A PMX-pool_member -p udp -m multiport --dports 5404,5405 -m comment --comment clustering_udp -j ACCEPT"
+            in report["rules_added"]["4"])
     assert any(l.startswith("-A INPUT -j PMX-INPUT  # after 1 rule(s)") for l in report["rules_added"]["4"])
     assert "diff" in report or "PMX-pool_member" in json.dumps(report)
     assert saved(lab, host) == drifted, "check mode changed the firewall"

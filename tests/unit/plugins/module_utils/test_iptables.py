@@ -36,16 +36,19 @@ def test_render_chains_accepting_and_reject_only():
     assert entry[1] == "-A PMX-INPUT -s 127.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT"
     assert "-A PMX-INPUT -s 198.51.100.11/32 -j PMX-pool_member" in entry
     assert not any("REJECT" in rule for rule in entry)          # the accepting chain never rejects
-    assert chains["PMX-xencenter"] == ["-A PMX-xencenter -p tcp -m multiport --dports 22,443 -j ACCEPT"]
+    assert chains["PMX-xencenter"] == [
+        '-A PMX-xencenter -p tcp -m multiport --dports 22,443 -m comment --comment "xencenter_api,xencenter_ssh" -j ACCEPT']
     assert chains["PMX-RESTRICT"] == [
         "-A PMX-RESTRICT -i lo -j RETURN",
         "-A PMX-RESTRICT -s 127.0.0.1/32 -p tcp -m tcp --dport 22 -j RETURN",
         "-A PMX-RESTRICT -s 198.51.100.11/32 -g PMX-ALLOW-1",      # xencenter reaches no restricted port
         "-A PMX-RESTRICT -j PMX-REJECT"]
-    assert chains["PMX-ALLOW-1"] == ["-A PMX-ALLOW-1 -p tcp -m multiport --dports 8892,21064 -j RETURN",
-                                     "-A PMX-ALLOW-1 -p udp -m multiport --dports 5404,5405 -j RETURN",
-                                     "-A PMX-ALLOW-1 -j PMX-REJECT"]
-    assert chains["PMX-REJECT"][-1].endswith("--dports 5404,5405 -m conntrack --ctstate NEW -j REJECT --reject-with icmp-port-unreachable")
+    assert chains["PMX-ALLOW-1"] == [
+        "-A PMX-ALLOW-1 -p tcp -m multiport --dports 8892,21064 -m comment --comment clustering_tcp -j RETURN",
+        "-A PMX-ALLOW-1 -p udp -m multiport --dports 5404,5405 -m comment --comment clustering_udp -j RETURN",
+        "-A PMX-ALLOW-1 -j PMX-REJECT"]
+    assert chains["PMX-REJECT"][-1].endswith("--dports 5404,5405 -m conntrack --ctstate NEW -m comment --comment clustering_udp "
+                                             "-j REJECT --reject-with icmp-port-unreachable")
     assert not any("ACCEPT" in r for name in ("PMX-RESTRICT", "PMX-ALLOW-1", "PMX-REJECT") for r in chains[name])
     six = iptables.render_chains(PLAN, 6)
     assert list(six) == ["PMX-INPUT", "PMX-RESTRICT", "PMX-REJECT"]  # no IPv6 peers: nobody allowed
@@ -63,6 +66,14 @@ def test_address_classes_most_specific_first_with_every_group():
     restrict = iptables.render_chains(plan, 4)["PMX-RESTRICT"]
     assert restrict[1:4] == ["-A PMX-RESTRICT -s 203.0.113.5/32 -g PMX-ALLOW-1", "-A PMX-RESTRICT -s 203.0.113.7/32 -g PMX-ALLOW-2",
                              "-A PMX-RESTRICT -s 203.0.113.0/24 -g PMX-ALLOW-3"]
+
+
+def test_comments_as_iptables_save_prints_them():
+    assert iptables.comment(["b", "a"]) == ' -m comment --comment "a,b"'
+    assert iptables.comment(["clustering_tcp"]) == " -m comment --comment clustering_tcp"
+    assert iptables.comment(["extra:web"]) == ' -m comment --comment "extra:web"'
+    assert iptables.comment([]) == ""
+    assert len(iptables.comment(["flow%03d" % i for i in range(100)])) < 280
 
 
 def test_multiport_chunks_of_fifteen():

@@ -90,8 +90,10 @@ def test_desired_table_sets_chain_jump_and_comments():
     assert [line for line in lines if line.startswith("inet filter chain pmx_restrict")] == [
         "inet filter chain pmx_restrict", 'inet filter chain pmx_restrict: iifname "lo" return',
         "inet filter chain pmx_restrict: ip saddr 127.0.0.1 tcp dport 22 return",
-        "inet filter chain pmx_restrict: ip saddr @pmx_pool_host_4 tcp dport { 7279, 27000 } return",
-        "inet filter chain pmx_restrict: ip6 saddr @pmx_pool_host_6 tcp dport { 7279, 27000 } return",
+        'inet filter chain pmx_restrict: ip saddr @pmx_pool_host_4 tcp dport { 7279, 27000 } return '
+        'comment "license_checkout,license_request"',
+        'inet filter chain pmx_restrict: ip6 saddr @pmx_pool_host_6 tcp dport { 7279, 27000 } return '
+        'comment "license_checkout,license_request"',
         "inet filter chain pmx_restrict: tcp dport { 7279, 27000 } ct state new reject with tcp reset"]
     # the restrict jump on top, the accepting one at the end (the policy drops)
     assert lines[-2:] == ["inet filter chain input: jump pmx_restrict  # above every rule that can accept a restricted port",

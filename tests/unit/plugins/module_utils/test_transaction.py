@@ -35,7 +35,7 @@ class ListBackend:
         self.state = list(plan) + (["stray"] if self.broken else [])
 
     def saved_views(self, plan):
-        return (None, None) if self.saved is None else (self.saved, list(plan))
+        return (None, None) if self.saved is None else ({4: self.saved}, {4: list(plan)})
 
     def save(self, plan):
         self.saves += 1
@@ -85,7 +85,8 @@ def test_check_mode_reports_and_touches_nothing():
 def test_apply_then_save_when_only_saved_differs():
     backend = ListBackend(["a"], saved=[])
     result = Transaction(backend, ["a"]).run()
-    assert result["changed"] and not result["drift"] and result["unsaved"]
+    assert result["changed"] and result["drift"] and result["unsaved"]   # unsaved is drift
+    assert result["rules_added"] == {4: []} and "# saved IPv4\na\n" in result["diff"]["after"]
     assert backend.writes == 0 and backend.saves == 1 and result["persisted"]
 
 
