@@ -121,3 +121,26 @@ def test_auto_keeps_iptables_hosts_on_iptables(lab, run_module):
     for host in ("license", "pool-b1"):
         lab.reset([host])
         assert run_module(host, peers_of(lab.info(), host), check=True)["backend"] == "iptables"
+
+
+def test_xenserver9_dom0_on_firewalld_enforced_and_xapi_services_left_alone(lab, run_module):
+    """A XenServer 9-like dom0: firewalld with xapi's services in the zone (dlm opens 21064 to all)."""
+    host = "pool-c1"
+    lab.reset([host])
+
+    def zones():
+        return [lab.exec(host, ["firewall-cmd"] + extra + ["--list-all-zones"], check=True).stdout for extra in ([], ["--permanent"])]
+    before = zones()
+    probe(lab, [flow("outsider", host, "tcp", 21064, "open")])
+    args = peers_of(lab.info(), host)
+    result = run_module(host, args)
+    assert result["changed"] and result["backend"] == "firewalld"
+    probe(lab, [flow("outsider", host, "tcp", 21064, "refused"), flow("pool-c2", host, "tcp", 21064, "refused"),  # pool_c is not clustered
+                flow("pool-c2", host, "tcp", 443, "open"), flow("xencenter", host, "tcp", 443, "open", family=6),
+                flow("outsider", host, "tcp", 443, "open"), flow("outsider", host, "tcp", 80, "open")])
+    assert zones() == before
+    # xapi closes port 80 its way (xapi-insecure leaves the zone): nothing of ours drifts
+    uuid = lab.info()["hosts"][host]["uuid"]
+    lab.exec(host, ["xe", "host-param-set", "uuid=%s" % uuid, "https-only=true"], check=True)
+    probe(lab, [flow("outsider", host, "tcp", 80, "refused"), flow("apiclient", host, "tcp", 443, "open")])
+    assert run_module(host, args, check=True)["changed"] is False
