@@ -43,8 +43,9 @@ TOOLS = {4: ("iptables-save", "iptables-restore"), 6: ("ip6tables-save", "ip6tab
 # Characters iptables-save prints without quotes (libxtables' xtables_save_string)
 SAVE_UNQUOTED = set("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 COMMENT_MAX = 250  # the comment match keeps 255 bytes
-# A REJECT/DROP with one of these picks sources or states (a ban, INVALID): not the final one.
-SELECTIVE = ("-s", "--source", "--src-range", "--match-set", "--ctstate", "--state", "-m recent")
+# A REJECT/DROP with one of these picks sources (a ban): not the final one; nor is one that picks
+# conntrack states without NEW (INVALID).
+SELECTIVE = ("-s", "--source", "--src-range", "--match-set", "-m recent")
 
 # Where each OS family keeps the saved rules, and the save command RHEL/XenServer use.
 RHEL_FILES = {4: "/etc/sysconfig/iptables", 6: "/etc/sysconfig/ip6tables"}
@@ -81,6 +82,9 @@ def is_owned_rule(rule):
 
 
 def _selective(rule):
+    states, negated = _option(rule.split(), ("--ctstate", "--state"))
+    if states and (negated or "NEW" not in states.split(",")):
+        return True
     return any((" %s " % word) in (" %s " % rule) for word in SELECTIVE)
 
 

@@ -256,7 +256,9 @@ def _selects_source_or_state(rule):
         if not match:
             continue
         left = match.get("left", {})
-        if isinstance(left, dict) and ("ct" in left or left.get("payload", {}).get("field") == "saddr"):
+        if _match_key(left) == "ct state" and (match.get("op") == "!=" or "new" not in _values(match.get("right"))):
+            return True   # INVALID and the like
+        if isinstance(left, dict) and left.get("payload", {}).get("field") == "saddr":
             return True
     return False
 

@@ -154,6 +154,8 @@ def test_bans_stay_above_the_accepting_jump():
     assert iptables.jump_index(iptables.parse_filter_table(text)) == 3
     assert iptables.jump_index(iptables.parse_filter_table(text.replace("-A INPUT -j RH-Firewall-1-INPUT\n",
                                                                         "-A INPUT -p tcp -j REJECT\n"))) == 3
+    new_only = text.replace("-A INPUT -j RH-Firewall-1-INPUT\n", "-A INPUT -m state --state NEW -j REJECT\n")
+    assert iptables.jump_index(iptables.parse_filter_table(new_only)) == 3   # rejects every new connection: the end
 
 
 def test_absent_payload_removes_only_owned():

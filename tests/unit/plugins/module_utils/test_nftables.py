@@ -66,6 +66,9 @@ def test_terminal_rules_and_bans():
             item["chain"]["policy"] = "accept"
     ruleset = nftables.Ruleset(data)
     assert not ruleset.is_terminal(INET, ban["rule"]) and ruleset.is_terminal(INET, final["rule"])
+    new_only = rule(52, [{"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "new"}}, {"drop": None}])
+    assert ruleset.is_terminal(INET, new_only["rule"])                    # every new connection: the end
+    assert not ruleset.is_terminal(INET, ruleset.chain_rules(INET, "input")[2])   # ct state invalid drop
     assert ruleset.jump_index(INET, "input") == 6   # after the ban, before the final reject
     assert ruleset.drops(INET, "input") == "rule 'counter packets 3 bytes 200 reject with icmpx admin-prohibited'"
 
