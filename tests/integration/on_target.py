@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import firewalld, iptables, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import firewalld, iptables, nftables, restore
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -34,6 +34,8 @@ def main(argv):
     if kind == "iptables":
         families = [4, 6] if os.path.exists("/proc/net/if_inet6") else [4]
         backend = iptables.IptablesBackend(run, families)
+    elif kind == "nftables":
+        backend = nftables.NftablesBackend(run)
     else:
         backend = firewalld.FirewalldBackend(run)
     backend.validate(which)

@@ -60,6 +60,26 @@ def test_iptables_snapshot_of_stock_removes_everything_ours(lab, run_module, col
     probe(lab, [flow("outsider", host, "tcp", 21064, "open")])   # stock dom0: open to everyone
 
 
+def test_nftables_snapshot_restored_by_the_standalone_runner(lab, run_module, collections_path, tmp_path):
+    host = "license2"
+    lab.reset([host])
+    args = peers_of(lab.info(), host)
+    assert run_module(host, args)["changed"]
+
+    def state():
+        return [lab.exec(host, argv, check=True).stdout for argv in (
+            ["nft", "list", "ruleset"], ["cat", "/etc/nftables.conf"], ["cat", "/etc/portmatrix/nftables.nft"])]
+    before = state()
+    steps = snapshot(lab, collections_path, host, "nftables", str(tmp_path / "steps.json"))
+    assert run_module(host, dict(args, public_ports=[], peers={"pool_host": args["peers"]["xencenter"]}))["changed"]
+    probe(lab, [flow("pool-a1", host, "tcp", 27000, "refused"), flow("xencenter", host, "tcp", 27000, "open")])
+    done = run_restore(lab, host, steps)
+    assert done.returncode == 0, done.stderr
+    assert state() == before
+    probe(lab, [flow("pool-a1", host, "tcp", 27000, "open"), flow("xencenter", host, "tcp", 27000, "refused")])
+    assert run_module(host, args, check=True)["changed"] is False
+
+
 def test_firewalld_snapshot_restored_by_the_standalone_runner(lab, run_module, collections_path, tmp_path):
     host = "infra"
     lab.reset([host])
