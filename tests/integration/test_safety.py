@@ -60,48 +60,41 @@ def test_iptables_snapshot_of_stock_removes_everything_ours(lab, run_module, col
     probe(lab, [flow("outsider", host, "tcp", 21064, "open")])   # stock dom0: open to everyone
 
 
-def test_nftables_snapshot_restored_by_the_standalone_runner(lab, run_module, collections_path, tmp_path):
-    host = "license2"
+def nftables_state(lab, host):
+    return [lab.exec(host, argv, check=True).stdout for argv in (
+        ["nft", "list", "ruleset"], ["cat", "/etc/nftables.conf"], ["cat", "/etc/portmatrix/nftables.nft"])]
+
+
+def firewalld_state(lab, host):
+    return [lab.exec(host, ["sh", "-c", script], check=True).stdout for script in (
+        "firewall-cmd --info-policy=pmx-input",
+        "for s in $(firewall-cmd --get-ipsets); do firewall-cmd --info-ipset=$s; done",
+        "cd /etc/firewalld && for f in policies/* ipsets/*; do echo \"== $f\"; cat $f; done")]
+
+
+@pytest.mark.parametrize("host, kind, state, other, changed, restored", [
+    ("license2", "nftables", nftables_state, lambda a: dict(a, public_ports=[], peers={"pool_host": a["peers"]["xencenter"]}),
+     [flow("pool-a1", "license2", "tcp", 27000, "refused"), flow("xencenter", "license2", "tcp", 27000, "open")],
+     [flow("pool-a1", "license2", "tcp", 27000, "open"), flow("xencenter", "license2", "tcp", 27000, "refused")]),
+    ("infra", "firewalld", firewalld_state, lambda a: dict(a, peers={"xencenter": a["peers"]["xencenter"]}, extra_rules=[
+        {"name": "stray", "sources": ["198.18.77.99"], "ports": [9999]}]),
+     [flow("outsider", "infra", "tcp", 9999, "open"), flow("pool-a1", "infra", "udp", 123, "refused")],
+     [flow("outsider", "infra", "tcp", 9999, "refused"), flow("pool-a1", "infra", "udp", 123, "open")]),
+])
+def test_snapshot_restored_by_the_standalone_runner(lab, run_module, collections_path, tmp_path,
+                                                    host, kind, state, other, changed, restored):
+    """nftables (ruleset, nftables.conf, our included file) and firewalld (policy, ipsets, files)."""
     lab.reset([host])
     args = peers_of(lab.info(), host)
     assert run_module(host, args)["changed"]
-
-    def state():
-        return [lab.exec(host, argv, check=True).stdout for argv in (
-            ["nft", "list", "ruleset"], ["cat", "/etc/nftables.conf"], ["cat", "/etc/portmatrix/nftables.nft"])]
-    before = state()
-    steps = snapshot(lab, collections_path, host, "nftables", str(tmp_path / "steps.json"))
-    assert run_module(host, dict(args, public_ports=[], peers={"pool_host": args["peers"]["xencenter"]}))["changed"]
-    probe(lab, [flow("pool-a1", host, "tcp", 27000, "refused"), flow("xencenter", host, "tcp", 27000, "open")])
+    before = state(lab, host)
+    steps = snapshot(lab, collections_path, host, kind, str(tmp_path / "steps.json"))
+    assert run_module(host, other(args))["changed"]
+    probe(lab, changed)
     done = run_restore(lab, host, steps)
     assert done.returncode == 0, done.stderr
-    assert state() == before
-    probe(lab, [flow("pool-a1", host, "tcp", 27000, "open"), flow("xencenter", host, "tcp", 27000, "refused")])
-    assert run_module(host, args, check=True)["changed"] is False
-
-
-def test_firewalld_snapshot_restored_by_the_standalone_runner(lab, run_module, collections_path, tmp_path):
-    host = "infra"
-    lab.reset([host])
-    args = peers_of(lab.info(), host)
-    assert run_module(host, args)["changed"]
-
-    def state():
-        return (lab.exec(host, ["firewall-cmd", "--info-policy=pmx-input"], check=True).stdout,
-                lab.exec(host, ["sh", "-c", "for s in $(firewall-cmd --get-ipsets); do firewall-cmd --info-ipset=$s; done"],
-                         check=True).stdout,
-                lab.exec(host, ["sh", "-c", "cd /etc/firewalld && for f in policies/* ipsets/*; do echo \"== $f\"; cat $f; done"],
-                         check=True).stdout)
-    before = state()
-    steps = snapshot(lab, collections_path, host, "firewalld", str(tmp_path / "steps.json"))
-    other = dict(args, peers={"xencenter": args["peers"]["xencenter"]}, extra_rules=[
-        {"name": "stray", "sources": ["198.18.77.99"], "ports": [9999]}])
-    assert run_module(host, other)["changed"]
-    probe(lab, [flow("outsider", host, "tcp", 9999, "open"), flow("pool-a1", host, "udp", 123, "refused")])
-    done = run_restore(lab, host, steps)
-    assert done.returncode == 0, done.stderr
-    assert state() == before
-    probe(lab, [flow("outsider", host, "tcp", 9999, "refused"), flow("pool-a1", host, "udp", 123, "open")])
+    assert state(lab, host) == before
+    probe(lab, restored)
     assert run_module(host, args, check=True)["changed"] is False
 
 
