@@ -88,10 +88,14 @@ def test_inventory(lab):
         inventory = yaml.safe_load(handle)['all']
     hosts, groups = inventory['hosts'], inventory['children']
     assert inventory['vars']['portmatrix_clustered_pools'] == ['pool_a']
-    assert set(groups['pool_hosts']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3', 'pool-b1'}
+    assert set(groups['pool_hosts']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3', 'pool-b1', 'pool-c1', 'pool-c2'}
     assert set(groups['pool_a']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3'}
+    assert set(groups['pool_c']['hosts']) == {'pool-c1', 'pool-c2'}
     assert set(groups['nfs_filers']['hosts']) == {'filer'} and set(groups['smb_filers']['hosts']) == {'filer'}
-    assert set(groups['lab_firewalld']['hosts']) == {'filer', 'infra'}
+    assert set(groups['license_servers']['hosts']) == {'license', 'license2'}
+    assert set(groups['lab_firewalld']['hosts']) == {'filer', 'infra', 'pool-c1', 'pool-c2'}
+    assert set(groups['lab_nftables']['hosts']) == {'license2'}
+    assert {hosts[name]['portmatrix_lab_firewall'] for name in ('pool-c1', 'pool-c2')} == {'xenserver9'}
     assert not any('outsider' in (group.get('hosts') or {}) for group in groups.values())
     assert 'outsider' in hosts
     a1 = hosts['pool-a1']
@@ -100,6 +104,7 @@ def test_inventory(lab):
     expected_python = '/root/.pyenv/versions/3.6.15/bin/python3.6'
     assert a1['ansible_python_interpreter'] == (expected_python if os.path.exists(expected_python) else '/usr/bin/python3')
     assert hosts['san']['ansible_python_interpreter'] == '/usr/bin/python3'
+    assert hosts['pool-c1']['ansible_python_interpreter'] == '/usr/bin/python3'
 
 
 @pytest.mark.parametrize('name', ['pool-a1', 'filer', 'san', 'outsider'])
@@ -206,6 +211,14 @@ STOCK_FLOWS = [
     {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'tcp', 'port': 3260, 'expect': 'open'},
     {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'udp', 'port': 514, 'family': 6, 'expect': 'open'},
     {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'udp', 'port': 515, 'expect': 'refused'},  # no listener
+    # license2 (native nftables): ssh only, the rest dropped
+    {'src': 'pool-a1', 'dst': 'license2', 'proto': 'tcp', 'port': 22, 'family': 6, 'expect': 'open'},
+    {'src': 'pool-a1', 'dst': 'license2', 'proto': 'tcp', 'port': 27000, 'expect': 'refused'},
+    # XenServer 9-like pool C: xapi's services open to everyone (dlm 21064, xenha 694/udp), the rest rejected
+    {'src': 'outsider', 'dst': 'pool-c1', 'proto': 'tcp', 'port': 21064, 'expect': 'open'},
+    {'src': 'outsider', 'dst': 'pool-c2', 'proto': 'udp', 'port': 694, 'family': 6, 'expect': 'open'},
+    {'src': 'pool-c2', 'dst': 'pool-c1', 'proto': 'tcp', 'port': 443, 'expect': 'open'},
+    {'src': 'xencenter', 'dst': 'pool-c1', 'proto': 'tcp', 'port': 8080, 'family': 6, 'expect': 'refused'},
 ]
 
 
