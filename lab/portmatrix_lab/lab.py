@@ -154,7 +154,7 @@ class Lab:
     def _check_can_run(self, hosts):
         if os.geteuid() != 0:
             raise LabError('the lab needs root (network and mount namespaces)')
-        missing = self.missing_tools(firewalld=any(BACKEND_OF_KIND[h['firewall']] == 'firewalld' for h in hosts.values()))
+        missing = self.missing_tools(firewalld=any(_has_firewalld(host) for host in hosts.values()))
         if missing:
             raise LabError('missing tools: %s (run lab/install-deps)' % ', '.join(missing))
 
