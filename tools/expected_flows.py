@@ -20,11 +20,24 @@ import sys
 import collection_source
 
 PUBLIC_ON_POOL_HOSTS = {("tcp", 22), ("tcp", 80), ("tcp", 443)}  # stock dom0 keeps these open
+# XenServer 9 (lab kind xenserver9): what keeps them open is the zone's services; those of
+# the collection's public ports (22, 80, 443) that the stock zone serves to everyone
+XS9_PUBLIC_SERVICES = {"ssh": ("tcp", 22), "xapi-insecure": ("tcp", 80), "https": ("tcp", 443)}
+XS9_ZONE_SERVICES = ("https",)  # in the zone whatever xapi enabled (lab/README.md)
 DEFAULT_NFSV3_PORTS = "892,662,32803/tcp,32769/udp"  # the storage_filer role's pins
 
 
 def load_matrix():
     return collection_source.load("plugins/module_utils/matrix.py", "portmatrix_matrix")
+
+
+def public_on_pool_host(host):
+    """(proto, port) of the collection's public ports that the pool host's stock firewall
+    leaves open to everyone: no expectation is made for other sources there."""
+    if host.get("firewall") != "xenserver9":
+        return PUBLIC_ON_POOL_HOSTS
+    enabled = set(host.get("xapi_services", [])) | set(XS9_ZONE_SERVICES)
+    return {port for service, port in XS9_PUBLIC_SERVICES.items() if service in enabled}
 
 
 def _listening(info, proto, port):
@@ -86,7 +99,7 @@ def expected_flows(info, matrix, nfsv3_ports, https_only=False):
         for proto, port in sorted(ports):
             if not _listening(info, proto, port):
                 continue
-            if "pool_host" in dst["components"] and (proto, port) in PUBLIC_ON_POOL_HOSTS:
+            if "pool_host" in dst["components"] and (proto, port) in public_on_pool_host(dst):
                 continue
             for sname, src in hosts.items():
                 if sname == dname:

@@ -6,11 +6,31 @@ import re
 
 import yaml
 
+from .extras import DOCKER_DEFAULTS, EXTRAS
+
 DEFAULT_ESTATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'estate.yml')
 DEFAULT_PYTHON = '/usr/bin/python3'
-FIREWALL_KINDS = ('xenserver', 'firewalld', 'debian', 'open')
+# firewall kind -> what holds the host's rules (the backend a collection has to use there)
+BACKEND_OF_KIND = {
+    'xenserver': 'iptables',
+    'xenserver9': 'firewalld',
+    'firewalld': 'firewalld',
+    'nftables': 'nftables',
+    'debian': 'iptables',
+    'ufw': 'iptables',
+    'open': 'iptables',
+}
+FIREWALL_KINDS = tuple(BACKEND_OF_KIND)
 SHORT_RE = re.compile(r'^[a-z0-9]{1,10}$')
 HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
+# xapi's firewalld services on XenServer 9 (ocaml/xapi/firewall.ml); a xenserver9 host
+# starts with the ones of its xapi_services: enabled in its zone (default all)
+XAPI_SERVICES = ('dlm', 'nbd', 'ssh', 'vxlan', 'xapi-insecure', 'xenha')
+XAPI_KINDS = ('xenserver', 'xenserver9')   # hosts with the xe stand-in
+JAIL_RE = re.compile(r'^[A-Za-z0-9_-]{1,24}$')      # chain f2b-<jail>: at most 28 characters
+IFACE_RE = re.compile(r'^[A-Za-z0-9_.-]{1,15}$')
+# addresses the lab may put in rules (never on an interface outside the lab's namespaces)
+LAB_RANGES = (ipaddress.ip_network('198.18.0.0/15'), ipaddress.ip_network('fd00::/8'))
 
 
 class EstateError(ValueError):
@@ -23,6 +43,103 @@ def _ports(section, proto):
         if not isinstance(port, int) or not 0 < port < 65536:
             raise EstateError('bad %s port %r' % (proto, port))
     return sorted(set(ports))
+
+
+def _in_lab_ranges(network):
+    return any(network.version == lab.version and network.subnet_of(lab) for lab in LAB_RANGES)
+
+
+def _docker(name, spec):
+    """The host's docker: settings (its default bridge network and bridge name)."""
+    unknown = set(spec) - set(DOCKER_DEFAULTS)
+    if unknown:
+        raise EstateError('%s: docker: unknown keys %s' % (name, ', '.join(sorted(unknown))))
+    docker = dict(DOCKER_DEFAULTS, **spec)
+    try:
+        network = ipaddress.ip_network(docker['network'])
+    except ValueError as exc:
+        raise EstateError('%s: docker network: %s' % (name, exc)) from exc
+    if network.version != 4 or not _in_lab_ranges(network):
+        raise EstateError('%s: docker network %s must be IPv4 inside 198.18.0.0/15' % (name, network))
+    if not IFACE_RE.match(str(docker['bridge'])):
+        raise EstateError('%s: docker bridge %r is not an interface name' % (name, docker['bridge']))
+    return {'network': str(network), 'bridge': str(docker['bridge'])}
+
+
+def _fail2ban(name, spec):
+    """The host's fail2ban: jails as given (banned entries are resolved once every host is known)."""
+    jails, seen = [], set()
+    for jail in spec if spec is not None else [{'jail': 'sshd', 'ports': [22], 'banned': []}]:
+        if not isinstance(jail, dict) or set(jail) - {'jail', 'protocol', 'ports', 'banned'}:
+            raise EstateError('%s: fail2ban: each jail is {jail, protocol, ports, banned}' % name)
+        jail_name, protocol = str(jail.get('jail', '')), jail.get('protocol', 'tcp')
+        ports, banned = jail.get('ports') or [], jail.get('banned') or []
+        if not JAIL_RE.match(jail_name) or jail_name in seen:
+            raise EstateError('%s: fail2ban jail %r: 1-24 of [A-Za-z0-9_-], unique' % (name, jail_name))
+        if protocol not in ('tcp', 'udp'):
+            raise EstateError('%s: fail2ban jail %s: protocol must be tcp or udp' % (name, jail_name))
+        if not ports or not all(isinstance(p, int) and 0 < p < 65536 for p in ports) or len(ports) > 15:
+            raise EstateError('%s: fail2ban jail %s: ports must be 1-15 port numbers (multiport)' % (name, jail_name))
+        if not isinstance(banned, list):
+            raise EstateError('%s: fail2ban jail %s: banned must be a list' % (name, jail_name))
+        seen.add(jail_name)
+        jails.append({'jail': jail_name, 'protocol': protocol, 'ports': list(ports), 'banned': [str(b) for b in banned]})
+    return jails
+
+
+def _resolve_bans(hosts):
+    """Banned host names become both their addresses; addresses must lie in the lab's ranges."""
+    for name, host in hosts.items():
+        for jail in host.get('fail2ban', []):
+            addresses = {'ipv4': [], 'ipv6': []}
+            for entry in jail['banned']:
+                if entry in hosts:
+                    found = [hosts[entry]['ipv4'], hosts[entry]['ipv6']]
+                else:
+                    try:
+                        address = ipaddress.ip_address(entry)
+                    except ValueError as exc:
+                        raise EstateError('%s: fail2ban jail %s: %r is neither a host of the estate nor an address'
+                                          % (name, jail['jail'], entry)) from exc
+                    if not _in_lab_ranges(ipaddress.ip_network(address)):
+                        raise EstateError('%s: fail2ban jail %s: %s is outside 198.18.0.0/15 and fd00::/8'
+                                          % (name, jail['jail'], entry))
+                    found = [str(address)]
+                for address in found:
+                    key = 'ipv%d' % ipaddress.ip_address(address).version
+                    if address not in addresses[key]:
+                        addresses[key].append(address)
+            jail['addresses'] = addresses
+
+
+def _extras(name, kind, spec):
+    """extras:, docker: and fail2ban: of one host."""
+    extras = list(spec.get('extras') or [])
+    unknown = [extra for extra in extras if extra not in EXTRAS]
+    if unknown or len(set(extras)) != len(extras):
+        raise EstateError('%s: extras must be distinct ones of %s' % (name, ', '.join(EXTRAS)))
+    if extras and BACKEND_OF_KIND[kind] != 'iptables':
+        raise EstateError('%s: extras need an iptables host (kind %s is not one)' % (name, kind))
+    for key in ('docker', 'fail2ban'):
+        if key in spec and key not in extras:
+            raise EstateError('%s: %s: is set but %s is not in extras' % (name, key, key))
+    found = {'extras': extras}
+    if 'docker' in extras:
+        found['docker'] = _docker(name, spec.get('docker') or {})
+    if 'fail2ban' in extras:
+        found['fail2ban'] = _fail2ban(name, spec.get('fail2ban'))
+    return found
+
+
+def _xapi_services(name, kind, spec):
+    if 'xapi_services' not in spec:
+        return {'xapi_services': list(XAPI_SERVICES)} if kind == 'xenserver9' else {}
+    services = spec['xapi_services'] or []
+    if kind != 'xenserver9':
+        raise EstateError('%s: xapi_services: is for xenserver9 hosts' % name)
+    if not isinstance(services, list) or any(s not in XAPI_SERVICES for s in services) or len(set(services)) != len(services):
+        raise EstateError('%s: xapi_services must be distinct ones of %s' % (name, ', '.join(XAPI_SERVICES)))
+    return {'xapi_services': [s for s in XAPI_SERVICES if s in services]}
 
 
 def load_estate(path=None, prefix='pmxlab-'):
@@ -79,6 +196,9 @@ def load_estate(path=None, prefix='pmxlab-'):
             'components': components,
             'python': spec.get('python', DEFAULT_PYTHON),
         }
+        hosts[name].update(_extras(name, kind, spec))
+        hosts[name].update(_xapi_services(name, kind, spec))
+    _resolve_bans(hosts)
     return {
         'path': os.path.abspath(path),
         'network': {'ipv4': str(net4), 'ipv6': str(net6)},

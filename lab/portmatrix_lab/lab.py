@@ -13,8 +13,8 @@ import uuid
 
 import yaml
 
-from . import render, stock
-from .estate import DEFAULT_PYTHON, load_estate
+from . import extras, render, stock
+from .estate import BACKEND_OF_KIND, DEFAULT_PYTHON, XAPI_KINDS, load_estate
 from .probe import run_probe
 from .system import LabError, in_host, kill_pids, listening, netns_list, netns_pids, pid_alive, pid_in_netns, run, spawn, wait_until
 
@@ -22,11 +22,22 @@ AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'agents')
 MARKER = '.pmxlab-state'  # down removes a state dir only when it holds this file
 PREFIX_RE = re.compile(r'^[a-z][a-z0-9]{1,7}-$')
 SAFE_PATH_RE = re.compile(r'^/[A-Za-z0-9._/-]+$')  # also goes into overlay mount options
-TOOLS = ('ip', 'nsenter', 'unshare', 'setsid', 'nc', 'iptables-restore', 'ip6tables-restore', 'ssh-keygen', 'sshd')
-FIREWALLD_TOOLS = ('firewalld', 'firewall-cmd', 'dbus-daemon', 'nft')
+TOOLS = ('ip', 'nsenter', 'unshare', 'setsid', 'nc', 'iptables-restore', 'ip6tables-restore', 'nft', 'ssh-keygen', 'sshd')
+FIREWALLD_TOOLS = ('firewalld', 'firewall-cmd', 'dbus-daemon', 'dbus-send')
+# firewalld's state over D-Bus: polled with dbus-send, not firewall-cmd (a Python start per
+# poll, which slowed the very daemon it waited for)
+FIREWALLD_STATE = ['dbus-send', '--system', '--print-reply', '--reply-timeout=2000', '--dest=org.fedoraproject.FirewallD1',
+                   '/org/fedoraproject/FirewallD1', 'org.freedesktop.DBus.Properties.Get',
+                   'string:org.fedoraproject.FirewallD1', 'string:state']
 PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
-XS_OVERLAYS = (('/usr/libexec', 'libexec'), ('/usr/local/bin', 'localbin'), ('/opt', 'opt'))
+# private directories of a dom0 besides /etc: the iptables-services and xe stand-ins
+XS_OVERLAYS = {
+    'xenserver': (('/usr/libexec', 'libexec'), ('/usr/local/bin', 'localbin'), ('/opt', 'opt')),
+    'xenserver9': (('/usr/local/bin', 'localbin'), ('/opt', 'opt')),
+}
+SHIPPED_FIREWALLD_SERVICES = '/usr/lib/firewalld/services'
 BUILD_WORKERS = 4
+FIREWALLD_ENABLED_LINK = '/etc/systemd/system/multi-user.target.wants/firewalld.service'
 # per-netns: v6 usable at once (no DAD); no ICMP error rate limit, so a probe of hundreds of
 # refused flows gets an answer for each instead of timeouts
 NETNS_SYSCTLS = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv4.icmp_ratelimit=0',
@@ -59,6 +70,19 @@ def _read(path):
             return handle.read()
     except OSError:
         return ''
+
+
+def _stock_file_mode(path):
+    """Mode of a stock file as the distribution ships it."""
+    if path.startswith('/etc/sysconfig/ip'):
+        return 0o600  # iptables-services
+    if path == '/etc/nftables.conf':
+        return 0o755  # Debian's, run as a script (#!/usr/sbin/nft -f)
+    return 0o644
+
+
+def _has_firewalld(host):
+    return BACKEND_OF_KIND[host['firewall']] == 'firewalld'
 
 
 def _tail(path, lines=15):
@@ -127,10 +151,10 @@ class Lab:
         path = os.environ.get('PATH', '') + ':/usr/sbin:/sbin'
         return [tool for tool in wanted if not shutil.which(tool, path=path)]
 
-    def _check_can_run(self, firewalld):
+    def _check_can_run(self, hosts):
         if os.geteuid() != 0:
             raise LabError('the lab needs root (network and mount namespaces)')
-        missing = self.missing_tools(firewalld)
+        missing = self.missing_tools(firewalld=any(_has_firewalld(host) for host in hosts.values()))
         if missing:
             raise LabError('missing tools: %s (run lab/install-deps)' % ', '.join(missing))
 
@@ -140,7 +164,7 @@ class Lab:
         started = time.monotonic()
         estate = load_estate(estate or self.estate_path, self.prefix)
         hosts = estate['hosts']
-        self._check_can_run(any(h['firewall'] == 'firewalld' for h in hosts.values()))
+        self._check_can_run(hosts)
         self._prepare_state_dir()
         self._plan_hosts(estate)
         wanted = {h['ns'] for h in hosts.values()} | {self.bridge_ns}
@@ -150,7 +174,9 @@ class Lab:
             self._remove_namespaces(stale)
         self._ensure_bridge()
         with concurrent.futures.ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
-            jobs = {name: pool.submit(self._build_host, host, estate) for name, host in hosts.items()}
+            # firewalld hosts first: their daemon takes the longest to start, the others fit around it
+            order = sorted(hosts, key=lambda name: not _has_firewalld(hosts[name]))
+            jobs = {name: pool.submit(self._build_host, hosts[name], estate) for name in order}
             failures = []
             for name, job in jobs.items():
                 try:
@@ -249,7 +275,7 @@ class Lab:
             holder = self._start_holder(host)
             self._load_stock(host, holder, estate['pools'])
         pids = {'holder': holder}
-        if host['firewall'] == 'firewalld':
+        if _has_firewalld(host):
             pids.update(self._ensure_firewalld(host, holder))
         pids['sshd'] = self._ensure_daemon(
             host, holder, 'sshd', ['/usr/sbin/sshd', '-D', '-f', os.path.join(hdir, 'sshd_config'), '-E', os.path.join(hdir, 'sshd.log')],
@@ -259,7 +285,7 @@ class Lab:
         return pids
 
     def _overlays(self, host):
-        return (('/etc', 'etc'),) + (XS_OVERLAYS if host['firewall'] == 'xenserver' else ())
+        return (('/etc', 'etc'),) + XS_OVERLAYS.get(host['firewall'], ())
 
     def _prepare_host_files(self, host):
         """Fresh per-host files: overlay upper dirs (private /etc ...), stand-ins, sshd_config."""
@@ -278,11 +304,12 @@ class Lab:
                 _write(os.path.join(hdir, 'upper', 'libexec', 'iptables', service + '.init'), stock.IPTABLES_INIT, 0o755)
                 # so that `service iptables save` works too (Debian's service(8) runs /etc/init.d/NAME)
                 _write(os.path.join(hdir, 'upper', 'etc', 'init.d', service), '#!/bin/sh\nexec /usr/libexec/iptables/%s.init "$@"\n' % service, 0o755)
+        if host['firewall'] in XAPI_KINDS:
             xe = '#!/bin/sh\n# portmatrix lab stand-in for xe\nexec %s %s %s "$@"\n' % (
                 PYTHON, shlex.quote(self.path('bin', 'xe_standin.py')), shlex.quote(hdir))
             _write(os.path.join(hdir, 'upper', 'localbin', 'xe'), xe, 0o755)
             _write(os.path.join(hdir, 'upper', 'opt', 'xensource', 'bin', 'xe'), xe, 0o755)
-        if host['firewall'] == 'firewalld':
+        if _has_firewalld(host):
             os.makedirs(os.path.join(hdir, 'firewalld'))
         _write(os.path.join(hdir, 'sshd_config'), render.sshd_config(self.state_dir, hdir))
 
@@ -294,8 +321,13 @@ class Lab:
             os.unlink(ready)
         lines = ['mount -t overlay pmxlab -o lowerdir=%s,upperdir=%s/upper/%s,workdir=%s/work/%s %s' % (target, hdir, key, hdir, key, target)
                  for target, key in self._overlays(host) if os.path.isdir(target)]
-        if host['firewall'] == 'firewalld':
+        # firewalld enabled at boot on the hosts that have it, and only there (whatever the machine's own /etc says)
+        if _has_firewalld(host):
             lines.append('mount --bind %s/firewalld /etc/firewalld' % hdir)
+            lines.append('mkdir -p %s && ln -sfn /lib/systemd/system/firewalld.service %s'
+                         % (os.path.dirname(FIREWALLD_ENABLED_LINK), FIREWALLD_ENABLED_LINK))
+        else:
+            lines.append('rm -f %s' % FIREWALLD_ENABLED_LINK)
         lines += [
             'hostname %s' % host['name'],
             'mount -t tmpfs -o mode=0755,size=32m pmxlab /run',
@@ -347,32 +379,51 @@ class Lab:
         hdir = host['dir']
         dbus = self._ensure_daemon(host, holder, 'dbus', ['dbus-daemon', '--system', '--nofork', '--nopidfile'], 'dbus-daemon',
                                    lambda: os.path.exists('/proc/%d/root/run/dbus/system_bus_socket' % holder))
-        state = in_host(holder, ['firewall-cmd', '--state'])
+        state = in_host(holder, FIREWALLD_STATE)
         firewalld = self._ensure_daemon(
             host, holder, 'firewalld', ['firewalld', '--nofork', '--nopid', '--log-target=file', '--log-file=%s/firewalld.log' % hdir],
-            'firewalld', lambda: run(state, check=False).returncode == 0, timeout=60)
+            'firewalld', lambda: '"RUNNING"' in run(state, check=False, timeout=10).stdout, timeout=60)
         return {'dbus': dbus, 'firewalld': firewalld}
 
     def _load_stock(self, host, holder, pools):
         """Write the host's stock firewall files and load them; xenserver hosts also get xapi's runtime chain."""
         kind, hdir, root = host['firewall'], host['dir'], '/proc/%d/root' % holder
         files = {path: text for path, (family, text) in stock.RULE_FILES.get(kind, {}).items()}
+        files.update(stock.NFT_FILES.get(kind, {}))
         if 'nfs_filer' in host['components']:
             files.update(stock.NFS_FILES)
         for path, text in files.items():
-            _write(root + path, text, 0o600 if path.startswith('/etc/sysconfig/ip') else 0o644)
-        if kind == 'firewalld':
+            _write(root + path, text, _stock_file_mode(path))
+        if _has_firewalld(host):
             self._stop(host, 'firewalld', 'firewalld')
             run(in_host(holder, ['nft', 'flush', 'ruleset'], mount=False))
             self._fresh_firewalld_dir(os.path.join(hdir, 'firewalld'))
+            if kind == 'xenserver9':
+                shipped = {name[:-4] for name in os.listdir(SHIPPED_FIREWALLD_SERVICES) if name.endswith('.xml')}
+                for path, text in stock.xenserver9_firewalld_files(host['iface'], host['xapi_services'], shipped).items():
+                    _write(os.path.join(hdir, 'firewalld', path), text)
+                self._write_xe_state(host, pools)
             return
-        commands = [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
-                    for path, (family, text) in stock.RULE_FILES[kind].items()]
+        if kind in stock.NFT_FILES:
+            # what nftables.service does: nft -f on each file (which starts with flush ruleset)
+            commands = [['nft', '-f', path] for path in stock.NFT_FILES[kind]]
+        else:
+            # everything goes, also the nat table of Docker; then the saved files are loaded
+            commands = [['nft', 'flush', 'ruleset']]
+            commands += [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
+                         for path, (family, text) in stock.RULE_FILES[kind].items()]
         if kind == 'xenserver':
             commands += [['iptables'] + rule for rule in stock.XAPI_RUNTIME_RULES]
             self._write_xe_state(host, pools)
         script = ' && '.join(shlex.join(command) for command in commands)
         run(in_host(holder, ['sh', '-c', script + ' && { ipset destroy 2>/dev/null || true; }']))
+        self._start_extras(host, holder)
+
+    def _start_extras(self, host, holder):
+        """What Docker and fail2ban add at start (idempotent: only what is missing)."""
+        script = extras.script(extras.host_steps(host))
+        if script:
+            run(in_host(holder, ['sh', '-c', script], mount=False))
 
     @staticmethod
     def _fresh_firewalld_dir(target):
@@ -406,7 +457,18 @@ class Lab:
             'cluster_uuid': str(uuid.uuid5(uuid.NAMESPACE_DNS, '%s.cluster.%slab' % (pool, self.prefix))),
             'host_params': {},
             'pool_params': {},
+            'product_version': '9.0.0' if host['firewall'] == 'xenserver9' else '8.4.0',
+            # how xapi drives the firewall: iptables (XenServer 8) or firewalld services (9)
+            'firewall': BACKEND_OF_KIND[host['firewall']],
+            'zone': stock.XS9_ZONE,
+            'network_uuid': str(uuid.uuid5(uuid.NAMESPACE_DNS, '%s.network.%slab' % (pool or host['name'], self.prefix))),
+            # xapi's firewalld services xapi has enabled (xenserver9): what the xe stand-in keeps up to date
+            'xapi_services': list(host.get('xapi_services', [])),
+            'network_purpose': ['nbd'] if 'nbd' in host.get('xapi_services', []) else [],
         }
+        if host['firewall'] == 'xenserver9':
+            state['host_params']['https-only'] = 'false' if 'xapi-insecure' in state['xapi_services'] else 'true'
+            state['pool_params']['ha-enabled'] = 'true' if 'xenha' in state['xapi_services'] else 'false'
         _write(os.path.join(host['dir'], 'xe.json'), json.dumps(state, indent=1) + '\n')
 
     def _stop(self, host, service, needle):
@@ -427,12 +489,24 @@ class Lab:
             host = info['hosts'][name]
             holder = self.holder(name)
             self._load_stock(host, holder, info['pools'])
-            if host['firewall'] == 'firewalld':
+            if _has_firewalld(host):
                 host['pids'].update(self._ensure_firewalld(host, holder))
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
             list(pool.map(reset_host, names))
         _write(self.path('lab.json'), json.dumps(info, indent=1) + '\n')
+
+    def start_extras(self, names=None):
+        """Docker and fail2ban start again on the named hosts (default all that have extras):
+        their chains, jumps and bans come back where they are missing, as after a reboot."""
+        info = self.info()
+        names = names or [name for name, host in info['hosts'].items() if host.get('extras')]
+        unknown = [name for name in names if name not in info['hosts']]
+        if unknown:
+            raise LabError('no such hosts: %s' % ' '.join(unknown))
+        for name in names:
+            self._start_extras(info['hosts'][name], self.holder(name))
+        return names
 
     def exec(self, name, argv, stdin_text=None, timeout=120, check=False):
         """Run argv inside host name (its netns and mount ns); return CompletedProcess (text)."""

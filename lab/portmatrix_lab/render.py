@@ -2,7 +2,10 @@
 
 import os
 
-FIREWALL_GROUP = {'xenserver': 'lab_iptables', 'debian': 'lab_iptables', 'open': 'lab_iptables', 'firewalld': 'lab_firewalld'}
+from .estate import BACKEND_OF_KIND
+
+# inventory group of a grouped host, by the backend that holds its rules
+BACKEND_GROUP = {'iptables': 'lab_iptables', 'firewalld': 'lab_firewalld', 'nftables': 'lab_nftables'}
 
 
 def proxy_command(host):
@@ -24,11 +27,15 @@ def inventory(estate, hosts, key_file):
             'ansible_control_path_dir': os.path.join(os.path.dirname(key_file), 'ansible-cp'),
             'portmatrix_lab_ns': host['ns'],
             'portmatrix_lab_firewall': host['firewall'],
+            'portmatrix_lab_backend': BACKEND_OF_KIND[host['firewall']],
             'portmatrix_lab_iface': host['iface'],
             'portmatrix_addresses': [host['ipv4'], host['ipv6']],
         }
         if host['pool']:
             entry['portmatrix_pool'] = host['pool']
+        entry['portmatrix_lab_extras'] = list(host.get('extras', []))
+        if 'fail2ban' in entry['portmatrix_lab_extras']:
+            entry['portmatrix_lab_fail2ban'] = host['fail2ban']  # jails with the banned addresses
         host_vars[name] = entry
 
     children = {}
@@ -40,13 +47,15 @@ def inventory(estate, hosts, key_file):
         children.setdefault(group, {'hosts': {}})
     for pool in estate['pools']:
         children.setdefault(pool, {'hosts': {}})
+    for group in BACKEND_GROUP.values():  # listed even when empty, like the component groups
+        children.setdefault(group, {'hosts': {}})
     for name, host in hosts.items():
         for component in host['components']:
             add(estate['groups'][component], name)
         if host['pool']:
             add(host['pool'], name)
         if host['components']:  # a host of no component (the outsider) stays ungrouped
-            add(FIREWALL_GROUP[host['firewall']], name)
+            add(BACKEND_GROUP[BACKEND_OF_KIND[host['firewall']]], name)
     for group in children.values():
         if not group['hosts']:
             del group['hosts']

@@ -11,21 +11,43 @@ import time
 import pytest
 import yaml
 
-from conftest import LABCTL
-from portmatrix_lab import LabError, load_estate
+from conftest import DEFAULT_PREFIXES, LABCTL, PREFIX_ROLES, prefixes_from_env
+from portmatrix_lab import EstateError, LabError, load_estate
+
+
+def _start_time(pid):
+    """Start time of a live process (a zombie has exited: ValueError, like a missing one)."""
+    with open('/proc/%s/stat' % pid, encoding='utf-8') as handle:
+        fields = handle.read().rsplit(')', 1)[1].split()
+    if fields[0] == 'Z':
+        raise ValueError('zombie')
+    return int(fields[19])
 
 
 def processes_in(netns_inodes):
-    """pids of processes whose network namespace is one of netns_inodes."""
-    found = []
+    """(pid, start time) of the processes whose network namespace is one of netns_inodes."""
+    found = set()
     for entry in os.listdir('/proc'):
         if entry.isdigit():
             try:
                 if os.stat('/proc/%s/ns/net' % entry).st_ino in netns_inodes:
-                    found.append(int(entry))
-            except OSError:
+                    found.add((int(entry), _start_time(entry)))
+            except (OSError, IndexError, ValueError):
                 continue
     return found
+
+
+def still_running(processes):
+    """Those of processes (pid, start time) that still exist. Not by netns inode: once the
+    lab's namespaces are gone, other labs on the machine may get the same inode numbers."""
+    alive = set()
+    for pid, started in processes:
+        try:
+            if _start_time(pid) == started:
+                alive.add((pid, started))
+        except (OSError, IndexError, ValueError):
+            continue
+    return alive
 
 
 def lab_namespaces(prefix):
@@ -66,10 +88,14 @@ def test_inventory(lab):
         inventory = yaml.safe_load(handle)['all']
     hosts, groups = inventory['hosts'], inventory['children']
     assert inventory['vars']['portmatrix_clustered_pools'] == ['pool_a']
-    assert set(groups['pool_hosts']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3', 'pool-b1'}
+    assert set(groups['pool_hosts']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3', 'pool-b1', 'pool-c1', 'pool-c2'}
     assert set(groups['pool_a']['hosts']) == {'pool-a1', 'pool-a2', 'pool-a3'}
+    assert set(groups['pool_c']['hosts']) == {'pool-c1', 'pool-c2'}
     assert set(groups['nfs_filers']['hosts']) == {'filer'} and set(groups['smb_filers']['hosts']) == {'filer'}
-    assert set(groups['lab_firewalld']['hosts']) == {'filer', 'infra'}
+    assert set(groups['license_servers']['hosts']) == {'license', 'license2'}
+    assert set(groups['lab_firewalld']['hosts']) == {'filer', 'infra', 'pool-c1', 'pool-c2'}
+    assert set(groups['lab_nftables']['hosts']) == {'license2'}
+    assert {hosts[name]['portmatrix_lab_firewall'] for name in ('pool-c1', 'pool-c2')} == {'xenserver9'}
     assert not any('outsider' in (group.get('hosts') or {}) for group in groups.values())
     assert 'outsider' in hosts
     a1 = hosts['pool-a1']
@@ -78,6 +104,7 @@ def test_inventory(lab):
     expected_python = '/root/.pyenv/versions/3.6.15/bin/python3.6'
     assert a1['ansible_python_interpreter'] == (expected_python if os.path.exists(expected_python) else '/usr/bin/python3')
     assert hosts['san']['ansible_python_interpreter'] == '/usr/bin/python3'
+    assert hosts['pool-c1']['ansible_python_interpreter'] == '/usr/bin/python3'
 
 
 @pytest.mark.parametrize('name', ['pool-a1', 'filer', 'san', 'outsider'])
@@ -184,6 +211,14 @@ STOCK_FLOWS = [
     {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'tcp', 'port': 3260, 'expect': 'open'},
     {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'udp', 'port': 514, 'family': 6, 'expect': 'open'},
     {'src': 'pool-a1', 'dst': 'outsider', 'proto': 'udp', 'port': 515, 'expect': 'refused'},  # no listener
+    # license2 (native nftables): ssh only, the rest dropped
+    {'src': 'pool-a1', 'dst': 'license2', 'proto': 'tcp', 'port': 22, 'family': 6, 'expect': 'open'},
+    {'src': 'pool-a1', 'dst': 'license2', 'proto': 'tcp', 'port': 27000, 'expect': 'refused'},
+    # XenServer 9-like pool C: xapi's services open to everyone (dlm 21064, xenha 694/udp), the rest rejected
+    {'src': 'outsider', 'dst': 'pool-c1', 'proto': 'tcp', 'port': 21064, 'expect': 'open'},
+    {'src': 'outsider', 'dst': 'pool-c2', 'proto': 'udp', 'port': 694, 'family': 6, 'expect': 'open'},
+    {'src': 'pool-c2', 'dst': 'pool-c1', 'proto': 'tcp', 'port': 443, 'expect': 'open'},
+    {'src': 'xencenter', 'dst': 'pool-c1', 'proto': 'tcp', 'port': 8080, 'family': 6, 'expect': 'refused'},
 ]
 
 
@@ -231,31 +266,33 @@ def test_up_repairs_a_dead_daemon(lab):
 
 
 def test_down_leaves_nothing(scratch_lab):
-    the_lab = scratch_lab('pmxd-')
+    the_lab = scratch_lab('down')
     the_lab.up()
     inodes = netns_inodes(the_lab.prefix)
-    assert len(inodes) == 13 and processes_in(inodes)
+    processes = processes_in(inodes)
+    assert len(inodes) == len(load_estate()['hosts']) + 1 and processes  # hosts and the bridge
     the_lab.down()
     assert lab_namespaces(the_lab.prefix) == []
-    assert processes_in(inodes) == []
+    assert still_running(processes) == set()
     assert not os.path.exists(the_lab.state_dir)
     the_lab.down()  # safe when nothing exists
 
 
 def test_killed_up_then_down_leaves_nothing(scratch_lab):
-    the_lab = scratch_lab('pmxk-')
+    the_lab = scratch_lab('killed')
     kill_up_halfway(the_lab.prefix)
     inodes = netns_inodes(the_lab.prefix)
     assert inodes, 'up was killed before it made anything'
+    processes = processes_in(inodes)
     done = subprocess.run([sys.executable, LABCTL, '--prefix', the_lab.prefix, 'down'], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert lab_namespaces(the_lab.prefix) == []
-    assert processes_in(inodes) == []
+    assert still_running(processes) == set()
     assert not os.path.exists(the_lab.state_dir)
 
 
 def test_up_after_a_killed_up(scratch_lab):
-    the_lab = scratch_lab('pmxh-')
+    the_lab = scratch_lab('after_kill')
     kill_up_halfway(the_lab.prefix)
     info = the_lab.up()
     assert all(pid for host in info['hosts'].values() for pid in host['pids'].values())
@@ -273,3 +310,31 @@ def test_reset_puts_a_firewalld_host_back_to_stock(lab):
     assert lab.probe([nfs])[0][0]['observed'] == 'refused'
     assert not os.listdir(os.path.join(lab.host_dir('filer'), 'firewalld', 'zones'))
     assert lab.exec('filer', ['firewall-cmd', '--state']).stdout.strip() == 'running'
+
+
+def test_prefixes_from_the_environment():
+    assert prefixes_from_env({}) == dict(zip(PREFIX_ROLES, DEFAULT_PREFIXES))
+    mine = prefixes_from_env({'PMXLAB_TEST_PREFIXES': 'pmxla-, pmxlb-,pmxlc-,pmxld-,pmxle-'})
+    assert mine == {'session': 'pmxla-', 'kinds': 'pmxlb-', 'down': 'pmxlc-', 'killed': 'pmxld-', 'after_kill': 'pmxle-'}
+    for bad in ('pmxla-,pmxlb-', 'pmxla-,pmxla-,pmxlc-,pmxld-,pmxle-'):
+        with pytest.raises(ValueError):
+            prefixes_from_env({'PMXLAB_TEST_PREFIXES': bad})
+
+
+BAD_EXTRAS = [
+    ({'firewall': 'firewalld', 'extras': ['docker']}, 'need an iptables host'),
+    ({'extras': ['podman']}, 'extras must be'),
+    ({'extras': ['docker'], 'docker': {'network': '172.17.0.0/16'}}, 'inside 198.18.0.0/15'),
+    ({'extras': ['fail2ban'], 'fail2ban': [{'jail': 'sshd', 'ports': [22], 'banned': ['192.0.2.1']}]}, 'outside 198.18.0.0/15'),
+    ({'extras': ['fail2ban'], 'fail2ban': [{'jail': 'sshd', 'ports': [22], 'banned': ['nobody']}]}, 'neither a host'),
+    ({'extras': ['fail2ban'], 'fail2ban': [{'jail': 'sshd', 'ports': []}]}, 'ports must be'),
+    ({'fail2ban': [{'jail': 'sshd', 'ports': [22]}]}, 'not in extras'),
+]
+
+
+@pytest.mark.parametrize('spec,message', BAD_EXTRAS)
+def test_bad_extras_are_refused(tmp_path, spec, message):
+    estate = tmp_path / 'estate.yml'
+    estate.write_text(yaml.safe_dump({'hosts': {'h1': dict({'addr': 1}, **spec), 'h2': {'addr': 2}}}), encoding='utf-8')
+    with pytest.raises(EstateError, match=message):
+        load_estate(str(estate))

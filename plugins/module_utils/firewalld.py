@@ -15,9 +15,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import os
 import re
+import stat
 import xml.etree.ElementTree as ET
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
 
 PREFIX = "pmx-"
 POLICY = PREFIX + "input"
@@ -26,11 +30,30 @@ GUARD_PRIORITY, ALLOW_PRIORITY, REJECT_PRIORITY = -30, -20, -10
 FAMILY_NAMES = {4: "ipv4", 6: "ipv6"}
 IPSET_FAMILIES = {4: "inet", 6: "inet6"}
 CONFIG_DIR = "/etc/firewalld"
-KINDS = ("ipsets", "policies")
+KINDS = ("ipsets", "policies")      # what we write
+OWNED_KINDS = KINDS + ("services", "zones")   # where a pmx-* file is ours (and drift if unplanned)
+
+
+# firewalld enabled at boot (systemctl enable firewalld), whether or not it runs now
+ENABLED_LINKS = ("/etc/systemd/system/multi-user.target.wants/firewalld.service",)
 
 
 class FirewalldError(RuntimeError):
     pass
+
+
+def expected_reasons(config_dir=CONFIG_DIR, enabled_links=ENABLED_LINKS):
+    """Why firewalld should be running on this host (its unit is enabled, or it holds this
+    collection's objects), as phrases; empty when nothing says so."""
+    reasons = ["its unit is enabled (%s)" % link for link in enabled_links if os.path.lexists(link)]
+    owned = []
+    for kind in OWNED_KINDS:
+        directory = os.path.join(config_dir, kind)
+        if os.path.isdir(directory):
+            owned += ["%s/%s" % (kind, n) for n in sorted(os.listdir(directory)) if n.startswith(PREFIX) and n.endswith(".xml")]
+    if owned:
+        reasons.append("it holds this collection's objects (%s)" % ", ".join(owned))
+    return reasons
 
 
 def ipset_name(group, family):
@@ -111,22 +134,72 @@ def _xml_text(root):
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root).decode("utf-8") + "\n"
 
 
-def normalize_xml(path, text):
-    """Comparable lines for one XML file: every element with sorted attributes."""
+# Policy settings as firewall-cmd --info-policy names them, and how one XML element reads there.
+SETTINGS = collections.OrderedDict([
+    ("service", ("services", lambda e: e.get("name"))),
+    ("port", ("ports", lambda e: "%s/%s" % (e.get("port"), e.get("protocol")))),
+    ("protocol", ("protocols", lambda e: e.get("value"))),
+    ("forward-port", ("forward-ports", lambda e: "port=%s:proto=%s:toport=%s:toaddr=%s" % tuple(
+        e.get(k, "") for k in ("port", "protocol", "to-port", "to-addr")))),
+    ("source-port", ("source-ports", lambda e: "%s/%s" % (e.get("port"), e.get("protocol")))),
+    ("icmp-block", ("icmp-blocks", lambda e: e.get("name"))),
+])
+
+
+def rich_rule_text(rule):
+    """A <rule> element as firewall-cmd prints the rich rule."""
+    parts = ["rule"] + ['%s="%s"' % (k, rule.get(k)) for k in ("priority", "family") if rule.get(k)]
+    for child in rule:
+        attrs = " ".join('%s="%s"' % (k, v) for k, v in child.attrib.items() if k != "invert")
+        negation = "NOT " if child.get("invert", "").lower() in ("true", "yes", "1") else ""
+        if child.tag in ("accept", "drop") and not attrs:
+            parts.append(child.tag)
+        elif child.tag in ("source", "destination"):
+            parts.append("%s %s%s" % (child.tag, negation, attrs))
+        else:
+            parts.append(("%s %s" % (child.tag, attrs)).strip())
+    return " ".join(parts)
+
+
+def permanent_lines(path, text):
+    """The lines runtime_view() prints for the object one permanent file defines, so that the
+    permanent and the runtime state read alike (and a diff reads as rules, not XML)."""
+    kind, name = path.split("/", 1)
+    name = name[:-len(".xml")] if name.endswith(".xml") else name
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         return ["%s: unparsable (%s)" % (path, exc)]
-    lines = []
+    if kind == "ipsets" and root.tag == "ipset":
+        options = " ".join("%s=%s" % (o.get("name"), o.get("value")) for o in root.findall("option"))
+        return (["ipset %s: %s %s" % (name, root.get("type"), options)]
+                + ["ipset %s: %s" % (name, e) for e in sorted((e.text or "").strip() for e in root.findall("entry"))])
+    if kind != "policies" or root.tag != "policy":
+        return ["%s: a %s of ours that the plan does not have" % (path, root.tag)]
+    lines = ["policy %s: target %s priority %s ingress %s egress %s" % (
+        name, root.get("target"), root.get("priority"), " ".join(e.get("name") for e in root.findall("ingress-zone")),
+        " ".join(e.get("name") for e in root.findall("egress-zone")))]
+    settings, rules = collections.OrderedDict(), []
+    for child in root:
+        if child.tag in SETTINGS:
+            key, value = SETTINGS[child.tag]
+            settings.setdefault(key, []).append(value(child))
+        elif child.tag == "masquerade":
+            settings["masquerade"] = ["yes"]
+        elif child.tag == "rule":
+            rules.append(rich_rule_text(child))
+        elif child.tag not in ("short", "description", "ingress-zone", "egress-zone"):
+            rules.append("<%s %s>" % (child.tag, " ".join('%s="%s"' % item for item in sorted(child.attrib.items()))))
+    lines += ["policy %s: %s: %s" % (name, key, " ".join(values)) for key, values in settings.items()]
+    return lines + ["policy %s: %s" % (name, rule) for rule in sorted(rules)]
 
-    def walk(element, depth):
-        attrs = " ".join('%s="%s"' % item for item in sorted(element.attrib.items()))
-        text = (element.text or "").strip()
-        lines.append("%s: %s<%s%s>%s" % (path, "  " * depth, element.tag, " " + attrs if attrs else "", text))
-        for child in element:
-            walk(child, depth + 1)
-    walk(root, 0)
-    return lines
+
+def merged_view(permanent, runtime):
+    """One line per rule: as runtime shows it, marked when only runtime or only the permanent
+    configuration has it."""
+    permanent_set, runtime_set = set(permanent), set(runtime)
+    return ([line if line in permanent_set else line + "  # runtime only" for line in runtime]
+            + [line + "  # permanent only" for line in permanent if line not in runtime_set])
 
 
 def runtime_lines(plan, state="present"):
@@ -161,21 +234,23 @@ class FirewalldBackend:
     name = "firewalld"
 
     def __init__(self, run, state="present", config_dir=CONFIG_DIR):
-        self._run = run
+        self.run = run
         self.state = state
         self.config_dir = config_dir
         self.families = (4, 6)
+        self.firewall_cmd = "firewall-cmd"
 
     def _cmd(self, *args):
-        rc, out, err = self._run(["firewall-cmd"] + list(args))
+        rc, out, err = self.run([self.firewall_cmd] + list(args))
         if rc != 0:
             raise FirewalldError("firewall-cmd %s failed (rc %d): %s" % (" ".join(args), rc, (err or out).strip()))
         return out
 
     def validate(self, which):
-        if not which("firewall-cmd"):
+        self.firewall_cmd = which("firewall-cmd")
+        if not self.firewall_cmd:
             raise FirewalldError("firewall-cmd is missing on the target (install firewalld, or use backend iptables)")
-        rc, out, err = self._run(["firewall-cmd", "--state"])
+        rc, out, err = self.run([self.firewall_cmd, "--state"])
         if rc != 0 or out.strip() != "running":
             raise FirewalldError("firewalld is not running (firewall-cmd --state: %s); start it, or use backend iptables"
                                  % (out.strip() or err.strip()))
@@ -183,26 +258,27 @@ class FirewalldBackend:
         numbers = [int(n) for n in re.findall(r"\d+", version)[:2]]
         if numbers < [0, 9]:
             raise FirewalldError("firewalld %s has no policies; 0.9 or newer is needed" % version)
+        problems = [restore.cannot_write(os.path.join(d if os.path.isdir(d) else self.config_dir, PREFIX + "probe.xml"))
+                    for d in (os.path.join(self.config_dir, kind) for kind in KINDS)]
+        if any(problems):
+            raise FirewalldError("cannot write firewalld's permanent configuration, nothing was changed: %s"
+                                 % "; ".join(p for p in problems if p))
 
     # --- get ---
     def owned_files(self):
         found = {}
-        for kind in KINDS + ("services", "zones"):
+        for kind in OWNED_KINDS:
             directory = os.path.join(self.config_dir, kind)
             if not os.path.isdir(directory):
                 continue
             for name in sorted(os.listdir(directory)):
                 if name.startswith(PREFIX) and name.endswith(".xml"):
-                    with open(os.path.join(directory, name)) as handle:
-                        found["%s/%s" % (kind, name)] = handle.read()
+                    found["%s/%s" % (kind, name)] = restore.read_file(os.path.join(directory, name))
         return found
 
     def permanent_view(self, files=None):
         files = self.owned_files() if files is None else files
-        lines = []
-        for path in sorted(files):
-            lines += normalize_xml(path, files[path])
-        return lines
+        return [line for path in sorted(files) for line in permanent_lines(path, files[path])]
 
     def runtime_view(self):
         lines = []
@@ -227,10 +303,14 @@ class FirewalldBackend:
         return {"files": self.owned_files(), "runtime": self.runtime_view()}
 
     def views(self, current, plan):
-        desired_files = render_files(plan, self.state)
-        now = self.permanent_view(current["files"]) + current["runtime"]
-        want = self.permanent_view(desired_files) + runtime_lines(plan, self.state)
-        return {"firewalld": now}, {"firewalld": want}
+        """Permanent and runtime state as one list of lines, and the plan's (both equal)."""
+        now = merged_view(self.permanent_view(current["files"]), current["runtime"])
+        return {"firewalld": now}, {"firewalld": runtime_lines(plan, self.state)}
+
+    @staticmethod
+    def shadowing(current, plan):
+        """The policy is evaluated before every zone: no zone rule comes first (see the design doc)."""
+        return {}
 
     @staticmethod
     def rule_count(views):
@@ -242,35 +322,36 @@ class FirewalldBackend:
         desired = render_files(plan, self.state)
         old = current["files"]
         for path, text in desired.items():
-            _write(os.path.join(self.config_dir, path), text)
+            restore.write_file(os.path.join(self.config_dir, path), text, 0o640)
         for path in old:
             if path not in desired:
                 os.remove(os.path.join(self.config_dir, path))
-        rc, out, err = self._run(["firewall-cmd", "--check-config"])
+        rc, out, err = self.run([self.firewall_cmd, "--check-config"])
         if rc != 0:
-            # Put the old files back: a config firewalld refuses must not wait for its next reload.
-            for path in desired:
-                if path not in old:
-                    os.remove(os.path.join(self.config_dir, path))
-            for path, text in old.items():
-                _write(os.path.join(self.config_dir, path), text)
+            # The transaction puts the old files back: a config firewalld refuses never waits for a reload.
             raise FirewalldError("firewall-cmd --check-config refused the new configuration: %s" % (err or out).strip())
         self._cmd("--reload")
+
+    # --- safety ---
+    def snapshot(self, current=None):
+        """Restore steps (see restore.py) that put the owned scope back as it is now: the owned
+        permanent files, then a reload (runtime = permanent)."""
+        found = self.owned_files() if current is None else current["files"]
+        steps = []
+        for kind in OWNED_KINDS:
+            files = dict((path.split("/", 1)[1], {"text": text, "mode": _mode(os.path.join(self.config_dir, path))})
+                         for path, text in found.items() if path.startswith(kind + "/"))
+            steps.append({"sync": os.path.join(self.config_dir, kind), "prefix": PREFIX, "suffix": ".xml", "files": files})
+        steps.append({"run": [self.firewall_cmd, "--reload"]})
+        return steps
 
     # Permanent equals runtime after every write: nothing else to save.
     def saved_views(self, plan):
         return None, None
 
-    def save(self):
+    def save(self, plan):
         return None
 
 
-def _write(path, text):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o750)
-    tmp = path + ".portmatrix.tmp"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o640)
-    os.rename(tmp, path)
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)

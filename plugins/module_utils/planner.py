@@ -23,8 +23,9 @@ POOL_MEMBER = "pool_member"
 DEFAULT_PUBLIC_PORTS = ("22/tcp", "80/tcp", "443/tcp")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 
-SourceGroup = collections.namedtuple("SourceGroup", ["name", "networks", "ports", "flows"])
-# networks: {4: [str], 6: [str]}; ports: {"tcp": (int, ...), "udp": (...)}; flows: (flow ids)
+SourceGroup = collections.namedtuple("SourceGroup", ["name", "networks", "ports", "flows", "port_flows"])
+# networks: {4: [str], 6: [str]}; ports: {"tcp": (int, ...), "udp": (...)}; flows: (flow ids);
+# port_flows: {"tcp": {port: (flow ids that need it)}, ...}, for comments naming the flows of a rule
 Plan = collections.namedtuple("Plan", ["groups", "restricted", "guards", "families"])
 # groups: tuple of SourceGroup; restricted: {"tcp": (...), "udp": (...)};
 # guards: tuple of (network str, family, port), accepted first; families: families with any address
@@ -108,6 +109,12 @@ def _frozen_ports(ports_by_proto):
     return collections.OrderedDict(
         (protocol, tuple(sorted(ports_by_proto[protocol])))
         for protocol in matrix.PROTOCOLS if ports_by_proto.get(protocol))
+
+
+def _frozen_port_flows(port_flows):
+    return collections.OrderedDict(
+        (protocol, collections.OrderedDict((port, tuple(sorted(ids))) for port, ids in sorted(port_flows[protocol].items())))
+        for protocol in matrix.PROTOCOLS if port_flows.get(protocol))
 
 
 def active_flows(components, features=(), skip_features=(), clustered=False):
@@ -194,8 +201,14 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
 
     def group(name, addresses, where):
         if name not in groups:
-            groups[name] = [_networks(addresses, where), {}, []]
+            groups[name] = [_networks(addresses, where), {}, [], {}]
         return groups[name]
+
+    def serve(entry, protocol, ports, flow_id):
+        _add_ports(entry[1], [protocol], ports)
+        _add_ports(served, [protocol], ports)
+        for port in ports:
+            entry[3].setdefault(protocol, {}).setdefault(port, set()).add(flow_id)
 
     # Clustering ports of a pool that is not clustered are served to nobody: no cluster
     # daemon listens there, and stock dom0 rules would leave them open to everyone.
@@ -214,8 +227,7 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
         else:
             entry = group(flow.source, peers.get(flow.source), "peers.%s" % flow.source)
         for protocol, ports in by_protocol.items():
-            _add_ports(entry[1], [protocol], ports)
-            _add_ports(served, [protocol], ports)
+            serve(entry, protocol, ports, flow.id)
         entry[2].append(flow.id)
 
     for rule in extra_rules or []:
@@ -233,9 +245,8 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
         if not ports:
             raise PlanError("extra rule %s: no ports" % name)
         entry = group(name, rule.get("sources"), "extra rule %s" % name)
-        _add_ports(entry[1], [protocol], ports)
+        serve(entry, protocol, ports, "extra:%s" % name)
         entry[2].append("extra:%s" % name)
-        _add_ports(served, [protocol], ports)
 
     restricted = {}
     if reject_unmatched:
@@ -255,8 +266,8 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
         if rule not in guard_rules:
             guard_rules.append(rule)
 
-    built = tuple(SourceGroup(name, nets, _frozen_ports(ports), tuple(ids))
-                  for name, (nets, ports, ids) in groups.items())
+    built = tuple(SourceGroup(name, nets, _frozen_ports(ports), tuple(ids), _frozen_port_flows(port_flows))
+                  for name, (nets, ports, ids, port_flows) in groups.items())
     families = tuple(f for f in (4, 6) if any(g.networks[f] for g in built))
     return Plan(built, _frozen_ports(restricted), tuple(guard_rules), families)
 

@@ -11,6 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+
 
 class TransactionError(RuntimeError):
     pass
@@ -43,30 +45,51 @@ class Transaction:
             added[key], removed[key] = line_changes(now.get(key, []), want[key])
         return now, want, added, removed
 
-    def _saved_drift(self):
+    def _saved(self):
+        """(saved views, as they should be), or (None, None) when nothing is saved."""
         if not self.persist:
-            return False
-        saved_now, saved_want = self.backend.saved_views(self.plan)
+            return None, None
+        return self.backend.saved_views(self.plan)
+
+    def _saved_drift(self):
+        saved_now, saved_want = self._saved()
         return saved_now is not None and saved_now != saved_want
 
     def run(self):
         current = self.backend.read()
         now, want, added, removed = self._compare(current)
-        drift = any(added.values()) or any(removed.values())
-        unsaved = self._saved_drift()
+        running_drift = any(added.values()) or any(removed.values())
+        saved_now, saved_want = self._saved()
+        unsaved = saved_now is not None and saved_now != saved_want
         result = {
-            "changed": drift or unsaved,
-            "drift": drift,
+            "changed": running_drift or unsaved,
+            # Unsaved is drift: after the next boot such a host runs what its saved rules say.
+            "drift": running_drift or unsaved,
             "unsaved": unsaved,
             "backend": self.backend.name,
             "rules_added": added,
             "rules_removed": removed,
             "rule_count": self.backend.rule_count(want),
-            "diff": {"before": _text(now), "after": _text(want)},
+            "shadowing": self.backend.shadowing(current, self.plan),
+            "diff": {"before": _text(now) + _text(saved_now or {}, "saved "),
+                     "after": _text(want) + _text(saved_want or {}, "saved ")},
             "persisted": False,
         }
         if self.check_mode or not result["changed"]:
             return result
+        # Whatever fails from here on, the owned scope goes back to what it is now: a host is never
+        # left half-changed, or running rules that the next boot would not bring back.
+        steps = self.backend.snapshot(current)
+        try:
+            self._change(current, running_drift, result)
+        except Exception as exc:
+            errors = restore.run_steps(steps, run=restore.adapt(self.backend.run))
+            raise TransactionError("%s; %s" % (exc, (
+                "the owned %s scope was put back as it was before this run" % self.backend.name if not errors else
+                "putting the owned %s scope back as it was ALSO FAILED: %s" % (self.backend.name, "; ".join(errors)))))
+        return result
+
+    def _change(self, current, drift, result):
         if drift:
             self.backend.write(current, self.plan)
             after_now, after_want, still_added, still_removed = self._compare(self.backend.read())
@@ -75,16 +98,16 @@ class Transaction:
                     "the %s state read back after the change differs from the plan: missing %s, unexpected %s"
                     % (self.backend.name, still_added, still_removed))
         if self.persist:
-            self.backend.save()
+            self.backend.save(self.plan)
             result["persisted"] = True
             if self._saved_drift():
                 raise TransactionError("the saved %s rules still differ from the running ones after saving"
                                        % self.backend.name)
-        return result
 
 
-def _text(views):
+def _text(views, label=""):
+    """Views as diff text: a '# <label><key>' heading, then one line per rule."""
     parts = []
     for key in sorted(views, key=str):
-        parts.append("# %s\n%s\n" % (key if isinstance(key, str) else "IPv%s" % key, "\n".join(views[key])))
+        parts.append("# %s%s\n%s\n" % (label, key if isinstance(key, str) else "IPv%s" % key, "\n".join(views[key])))
     return "".join(parts)

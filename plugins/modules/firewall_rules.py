@@ -16,20 +16,29 @@ description:
   - Computes the firewall rules a host needs from the XenServer communication-port matrix (the
     same data the P(portmatrix.xenserver.ports#lookup) lookup returns), for the components the
     host plays and the addresses of the peers allowed to reach it.
-  - Owns a scope and only that scope. With iptables, the chains named C(PMX-*) and one jump
-    C(-A INPUT -j PMX-INPUT) placed before the first terminal REJECT/DROP of INPUT (on a
-    XenServer 8 dom0, before C(RH-Firewall-1-INPUT)); C(xapi-INPUT), C(xapi_nbd_*) and every other
-    chain stay as they were. With firewalld, the policy C(pmx-input) (ingress ANY, egress HOST,
-    evaluated before the zones) and ipsets C(pmx-*); stock zones and services stay as they were.
+  - Owns a scope and only that scope. With iptables, the chains named C(PMX-*) and two jumps in INPUT -
+    C(-A INPUT -j PMX-RESTRICT) on top (reject-only) and C(-A INPUT -j PMX-INPUT) (accepts) before the
+    first REJECT/DROP of everything (on a XenServer 8 dom0, before C(RH-Firewall-1-INPUT)); C(xapi-INPUT),
+    C(xapi_nbd_*) and every other chain stay as they were. With native nftables, in each table whose input
+    base chain would drop or reject (for example Debian's C(table inet filter)), the sets
+    C(pmx_<group>_4)/C(_6), the chains C(pmx_restrict) and C(pmx_input) and their two jumps per such base
+    chain, placed the same way.
+    With firewalld, the policy C(pmx-input) (ingress ANY, egress HOST, evaluated before the zones) and
+    ipsets C(pmx-*); stock zones and services stay as they were.
   - One source group per peer component (a chain or an ipset) holds the addresses; its rules hold
     the ports. The rule count grows with addresses plus ports, never addresses times ports.
   - The whole change for a host is one transaction per address family (C(iptables-restore --noflush),
-    tested first with C(--test)) or one C(firewall-cmd --reload) after C(--check-config). The state is
-    read back after the change and the module fails if it differs from the plan.
+    tested first with C(--test)), one C(nft -j -f) batch (checked first with C(nft -c)), or one
+    C(firewall-cmd --reload) after C(--check-config). The state is read back after the change and the
+    module fails if it differs from the plan.
   - When the owned scope already equals the plan, nothing is written. Stray rules inside the scope
     are removed, missing ones restored, a moved or duplicated jump put back in its place.
   - Ports the host serves in the plan are rejected for every other source (O(reject_unmatched)),
     except O(public_ports). The controller's own SSH session stays reachable (O(ssh_guard)).
+  - Restricted means restricted, and bans still ban - the rejects are checked above every foreign rule
+    that could accept a restricted port, in a chain that never accepts, so a foreign ACCEPT cannot open a
+    restricted port while a foreign REJECT/DROP (a fail2ban ban) still refuses matrix sources. With
+    firewalld the policy runs before every zone.
 options:
   components:
     description:
@@ -187,9 +196,16 @@ options:
     default: false
   backend:
     description:
-      - V(auto) uses firewalld when it is running, else iptables.
+      - V(auto) uses firewalld when it is running; else nftables when a native nftables input base chain
+        (not iptables-nft's own tables) would drop or reject traffic; else iptables. It fails, before any
+        change, on a host where firewalld does not run but its unit is enabled or it holds this collection's
+        objects (rules written elsewhere would be replaced when firewalld starts).
+      - A forced V(iptables) fails before any change where firewalld runs or where a native nftables input
+        chain would drop or reject (an accept in iptables cannot open what another base chain drops); a forced
+        V(nftables) fails where firewalld runs, where no native input chain drops anything, or where
+        iptables also drops input.
     type: str
-    choices: [auto, iptables, firewalld]
+    choices: [auto, iptables, nftables, firewalld]
     default: auto
   state:
     description:
@@ -199,10 +215,15 @@ options:
     default: present
   persist:
     description:
-      - Make the rules survive a reboot. RHEL and XenServer hosts save with
-        C(/usr/libexec/iptables/iptables.init save) (as xapi does) into C(/etc/sysconfig/iptables) and
-        C(ip6tables); Debian hosts write C(/etc/iptables/rules.v4) and C(rules.v6). With firewalld the
-        permanent configuration always equals the runtime one.
+      - Make the rules survive a reboot. With iptables the owned chains and jumps are merged into the saved
+        files, C(/etc/sysconfig/iptables) and C(ip6tables) on RHEL and XenServer hosts, C(/etc/iptables/rules.v4)
+        and C(rules.v6) on Debian hosts; every other line of those files stays as it was (Docker, fail2ban and
+        xapi rebuild theirs at start), and after O(state=absent) they are byte for byte what they were. With
+        firewalld the permanent configuration always equals the runtime one.
+      - With nftables, the owned objects are written to C(/etc/portmatrix/nftables.nft), which the file the
+        host loads at boot (C(/etc/sysconfig/nftables.conf) on RHEL, else C(/etc/nftables.conf)) includes
+        through two lines added once at its end (a comment and C(include "/etc/portmatrix/nftables.nft"));
+        the whole configuration is then checked with C(nft -c -f). O(state=absent) removes both.
     type: bool
     default: true
 attributes:
@@ -211,17 +232,30 @@ attributes:
     description: Reports exactly what would change and touches nothing.
   diff_mode:
     support: full
-    description: Shows the owned scope before and after.
+    description: Shows the owned scope before and after, one line per rule as a person writes it (iptables
+      rules with C(-m comment) naming the flows they serve, nftables rules as C(nft) prints them, firewalld
+      rich rules and ipset entries as text, marked C(# runtime only) or C(# permanent only) where the two
+      differ), then the saved rules under C(# saved ...).
   platform:
     support: full
     platforms: posix
-    description: Linux with iptables (legacy or nf_tables) or firewalld 0.9 or newer.
+    description: Linux with iptables (legacy or nf_tables), native nftables (nft 0.9.3 or newer), or firewalld 0.9 or newer.
 notes:
   - Runs on Python 3.6 (XenServer 8 dom0).
+  - Loopback is never filtered by the owned scope (iptables - the first rule of C(PMX-INPUT) returns
+    traffic on C(lo); nftables - the first rule of C(pmx_input) does; firewalld - loopback is accepted
+    before any policy), so local tools reach local daemons on restricted ports.
+  - One run at a time per host - every run holds an exclusive lock on
+    C(/run/lock/portmatrix.firewall_rules.lock) from its first read to its last write, and waits up to
+    120 seconds for another run to finish.
+  - Nothing is applied that cannot be saved - with O(persist=true) the module checks that the saved-rules
+    files (or firewalld's permanent configuration) can be written before it changes anything, and fails
+    otherwise. If writing, reading back or saving still fails, the owned scope is put back as it was
+    before the run (runtime and saved files) and the module fails saying so.
   - C(firewall-cmd --reload) makes every runtime-only firewalld change permanent configuration does not
     hold go away, the collection's and others'.
 requirements:
-  - iptables-save and iptables-restore (ip6tables-save and ip6tables-restore for IPv6), or firewalld 0.9+.
+  - iptables-save and iptables-restore (ip6tables-save and ip6tables-restore for IPv6), nft (nftables), or firewalld 0.9+.
 seealso:
   - plugin: portmatrix.xenserver.ports
     plugin_type: lookup
@@ -269,26 +303,32 @@ backend:
   type: str
   sample: iptables
 drift:
-  description: True when the owned scope differed from the plan before this run.
+  description:
+    - True when the owned scope differed from the plan before this run, running or saved. Unsaved is drift -
+      a host whose saved rules differ (a failed save, the saved file replaced) runs those after its next boot.
   returned: always
   type: bool
 unsaved:
-  description: True when the saved rules differed from the plan before this run.
+  description: True when the saved rules (iptables saved files, nftables' included file and include line)
+    differed from the plan before this run; also counted in RV(drift). Always false with firewalld, whose
+    permanent configuration is part of the compared state.
   returned: always
   type: bool
 rules_added:
-  description: Lines of the owned scope that were (or in check mode would be) added, per address family
-    (V(4), V(6)) for iptables, under V(firewalld) for firewalld.
+  description: Lines of the running owned scope that were (or in check mode would be) added, per address
+    family (V(4), V(6)) for iptables, under V(nftables) for nftables, under V(firewalld) for firewalld
+    (permanent and runtime state together). The saved rules' differences are in the diff.
   returned: always
   type: dict
-  sample: {"4": ["-A PMX-xencenter -p tcp -m multiport --dports 22,443 -j ACCEPT"], "6": []}
+  sample: {"4": ['-A PMX-xencenter -p tcp -m multiport --dports 22,443 -m comment --comment "xencenter_api,xencenter_ssh" -j ACCEPT'],
+           "6": []}
 rules_removed:
   description: Lines of the owned scope that were (or would be) removed, in the same form.
   returned: always
   type: dict
 rule_count:
-  description: Rules the owned scope puts in the kernel once applied, per family (iptables) or rich
-    rules (firewalld).
+  description: Rules the owned scope puts in the kernel once applied, per family (iptables), rules of
+    the owned chains and jumps (nftables) or rich rules (firewalld).
   returned: always
   type: dict
   sample: {"4": 12, "6": 9}
@@ -296,6 +336,13 @@ persisted:
   description: True when the rules were saved for reboot in this run.
   returned: always
   type: bool
+shadowing:
+  description: Foreign rules that could accept a new connection to a restricted port before the owned
+    restrictions are checked, as they were before this run, per address family (iptables) or under
+    V(nftables); empty with firewalld. Non-empty means drift (the restrict jump is moved above them).
+  returned: always
+  type: dict
+  sample: {"4": ["-A INPUT -p tcp -m tcp --dport 21064 -j ACCEPT"], "6": []}
 plan:
   description: The computed plan, per source group.
   returned: always
@@ -306,10 +353,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
-from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, FirewalldError
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, expected_reasons
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
-from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction, TransactionError
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.nftables import NftablesBackend, Ruleset
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction
 
 ARGUMENT_SPEC = dict(
     components=dict(type="list", elements="str", default=[]),
@@ -338,7 +386,7 @@ ARGUMENT_SPEC = dict(
     from_inventory=dict(type="bool", default=False),
     expect_components=dict(type="list", elements="str", default=[]),
     refresh=dict(type="bool", default=False),
-    backend=dict(type="str", choices=["auto", "iptables", "firewalld"], default="auto"),
+    backend=dict(type="str", choices=list(backend_choice.BACKENDS), default="auto"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     persist=dict(type="bool", default=True),
 )
@@ -361,16 +409,28 @@ def ipv6_enabled():
     return os.path.exists("/proc/net/if_inet6")
 
 
+def host_facts(module, run):
+    """(firewalld running, reasons it should run, native nftables input chains that drop)."""
+    firewalld_running = False
+    firewall_cmd = module.get_bin_path("firewall-cmd")
+    if firewall_cmd:
+        rc, out, err = run([firewall_cmd, "--state"])
+        firewalld_running = rc == 0 and out.strip() == "running"
+    native_drops = []
+    nft = module.get_bin_path("nft")
+    if nft:
+        rc, out, err = run([nft, "-j", "list", "ruleset"])
+        if rc == 0:
+            native_drops = Ruleset.from_text(out).dropping_inputs()
+    return firewalld_running, [] if firewalld_running else expected_reasons(), native_drops
+
+
 def choose_backend(module, run, state, persist):
-    wanted = module.params["backend"]
-    if wanted == "auto":
-        firewalld_running = False
-        if module.get_bin_path("firewall-cmd"):
-            rc, out, err = run(["firewall-cmd", "--state"])
-            firewalld_running = rc == 0 and out.strip() == "running"
-        wanted = "firewalld" if firewalld_running else "iptables"
-    if wanted == "firewalld":
+    name = backend_choice.choose(module.params["backend"], state, *host_facts(module, run))
+    if name == "firewalld":
         return FirewalldBackend(run, state=state)
+    if name == "nftables":
+        return NftablesBackend(run, state=state, persist=persist)
     families = [4]
     if ipv6_enabled() and module.get_bin_path("ip6tables-restore"):
         families.append(6)
@@ -408,21 +468,24 @@ def main():
     except planner.PlanError as exc:
         module.fail_json(msg=str(exc))
 
-    backend = choose_backend(module, run, state, params["persist"])
     try:
-        backend.validate(module.get_bin_path)
-        if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
-            raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
-                                "(no ip6tables-restore, or IPv6 disabled)")
-        result = Transaction(backend, plan, check_mode=module.check_mode,
-                             persist=params["persist"] and backend.name == "iptables").run()
-    except (IptablesError, FirewalldError, TransactionError) as exc:
+        backend = choose_backend(module, run, state, params["persist"])
+        # One run at a time per host, from the first read to the last write.
+        with restore.host_lock():
+            backend.validate(module.get_bin_path)
+            if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
+                raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
+                                    "(no ip6tables-restore, or IPv6 disabled)")
+            result = Transaction(backend, plan, check_mode=module.check_mode,
+                                 persist=params["persist"] and backend.name != "firewalld").run()
+    except RuntimeError as exc:  # the backends' and the transaction's errors, a lock not obtained
         module.fail_json(msg=str(exc))
 
     diff = result.pop("diff")
     result["rules_added"] = dict((str(k), v) for k, v in result["rules_added"].items())
     result["rules_removed"] = dict((str(k), v) for k, v in result["rules_removed"].items())
     result["rule_count"] = dict((str(k), v) for k, v in result["rule_count"].items())
+    result["shadowing"] = dict((str(k), v) for k, v in result["shadowing"].items())
     result["plan"] = dict((g.name, {"ipv4": g.networks[4], "ipv6": g.networks[6],
                                     "ports": dict(g.ports), "flows": list(g.flows)})
                           for g in plan.groups)

@@ -9,12 +9,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -22,6 +26,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.par
 sys.path.insert(0, os.path.join(REPO, "lab"))
 
 PREFIX = os.environ.get("PORTMATRIX_IT_PREFIX", "pmxi-")
+# the coexistence estate's lab (tests/integration/estate_coexist.yml), beside the session's
+COEXIST_PREFIX = os.environ.get("PORTMATRIX_IT_PREFIX_COEXIST", PREFIX[:-1] + "c-")
 
 
 def _skip_reason():
@@ -33,13 +39,14 @@ def _skip_reason():
     return None
 
 
-@pytest.fixture(scope="session")
-def lab():
+@contextlib.contextmanager
+def built_lab(prefix, estate=None):
+    """A lab up for the block, torn down after it (also after failures)."""
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
     from portmatrix_lab.lab import Lab
-    the_lab = Lab(prefix=PREFIX, state_dir="/tmp/" + PREFIX.rstrip("-"))
+    the_lab = Lab(prefix=prefix, state_dir="/tmp/" + prefix.rstrip("-"), estate=estate)
     try:
         the_lab.up()
         yield the_lab
@@ -48,10 +55,17 @@ def lab():
 
 
 @pytest.fixture(scope="session")
+def lab():
+    with built_lab(PREFIX) as the_lab:
+        yield the_lab
+
+
+@pytest.fixture(scope="session")
 def collections_path():
     root = tempfile.mkdtemp(prefix="pmx-it-collections-")
     os.makedirs(os.path.join(root, "ansible_collections", "portmatrix"))
     os.symlink(REPO, os.path.join(root, "ansible_collections", "portmatrix", "xenserver"))
+    sys.path.insert(0, root)  # this checkout's module_utils for the tests themselves
     yield root
     shutil.rmtree(root)
 
@@ -104,6 +118,61 @@ def peers_of(info, host):
         args["pool_peers"] = [a for h in hosts.values() if h.get("pool") == pool for a in (h["ipv4"], h["ipv6"])]
         args["clustered"] = bool(info["pools"][pool]["clustered"])
     return args
+
+
+def saved(lab, host, family=4):
+    tool = "iptables-save" if family == 4 else "ip6tables-save"
+    out = lab.exec(host, [tool, "-t", "filter"], check=True).stdout
+    return [re.sub(r"\[\d+:\d+\]", "[0:0]", l) for l in out.splitlines() if not l.startswith("#")]
+
+
+def foreign(lines):
+    """What the collection does not own: every line but our chains and our jump."""
+    return [l for l in lines if "PMX-" not in l]
+
+
+def probe(lab, flows):
+    results, summary = lab.probe(flows)
+    bad = [r for r in results if r["match"] is False]
+    assert not bad, "flows not as expected:\n" + "\n".join(json.dumps(r, sort_keys=True) for r in bad)
+    assert summary["flows"] == len(flows)
+    return results
+
+
+def flow(src, dst, proto, port, expect, family=4):
+    return {"src": src, "dst": dst, "proto": proto, "port": port, "expect": expect, "family": family}
+
+
+def on_target(lab, collections, host, argv, check=True):
+    """Run a Python command inside host with the host's interpreter, an empty environment and,
+    when collections is given, the collection importable (tests/integration/on_target.py)."""
+    python = lab.info()["hosts"][host]["python"]
+    env = ["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    if collections:
+        env.append("PYTHONPATH=%s" % collections)
+    return lab.exec(host, env + [python] + list(argv), check=check)
+
+
+def snapshot(lab, collections, host, kind, path):
+    """The backend's restore steps for host, taken on the host, written to path."""
+    on_target(lab, collections, host, [os.path.join(os.path.dirname(__file__), "on_target.py"), "snapshot", kind, path])
+    return path
+
+
+def run_restore(lab, host, steps_path):
+    """The standalone restore runner on host: no collection, an empty environment."""
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+    return on_target(lab, None, host, ["-c", restore.RUNNER_SOURCE, steps_path], check=False)
+
+
+def stop_firewalld(lab, host):
+    """Stop the host's firewalld (SIGTERM, bounded wait); lab.up() starts it again."""
+    pid = lab.info()["hosts"][host]["pids"]["firewalld"]
+    os.kill(pid, signal.SIGTERM)
+    for _attempt in range(100):
+        if not os.path.exists("/proc/%d" % pid):
+            return
+        time.sleep(0.1)
 
 
 class PlaybookRunner:

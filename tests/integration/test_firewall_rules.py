@@ -8,40 +8,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
-import re
-import signal
-import time
 
 import pytest
 
-from conftest import peers_of
+from conftest import flow, foreign, peers_of, probe, saved, stop_firewalld
 
 POOL_HOSTS = ["pool-a1", "pool-a2", "pool-a3", "pool-b1"]
 NFS_PINNED = ["892", "662", "32803/tcp", "32769/udp"]
-
-
-def saved(lab, host, family=4):
-    tool = "iptables-save" if family == 4 else "ip6tables-save"
-    out = lab.exec(host, [tool, "-t", "filter"], check=True).stdout
-    return [re.sub(r"\[\d+:\d+\]", "[0:0]", l) for l in out.splitlines() if not l.startswith("#")]
-
-
-def foreign(lines):
-    """What the collection does not own: every line but our chains and our jump."""
-    return [l for l in lines if "PMX-" not in l]
-
-
-def probe(lab, flows):
-    results, summary = lab.probe(flows)
-    bad = [r for r in results if r["match"] is False]
-    assert not bad, "flows not as expected:\n" + "\n".join(json.dumps(r, sort_keys=True) for r in bad)
-    assert summary["flows"] == len(flows)
-    return results
-
-
-def flow(src, dst, proto, port, expect, family=4):
-    return {"src": src, "dst": dst, "proto": proto, "port": port, "expect": expect, "family": family}
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +65,7 @@ def test_pool_hosts_foreign_rules_untouched_and_persisted(lab, pools_applied):
             assert foreign(after) == foreign(before[host][index]), host
         v4 = saved(lab, host, 4)
         assert [l for l in v4 if l.startswith("-A INPUT")] == [
-            "-A INPUT -j xapi-INPUT", "-A INPUT -j PMX-INPUT", "-A INPUT -j RH-Firewall-1-INPUT"]
+            "-A INPUT -j PMX-RESTRICT", "-A INPUT -j xapi-INPUT", "-A INPUT -j PMX-INPUT", "-A INPUT -j RH-Firewall-1-INPUT"]
         assert any(l.startswith("-A xapi-INPUT") for l in v4)
         persisted = lab.exec(host, ["cat", "/etc/sysconfig/iptables"], check=True).stdout
         assert "-A INPUT -j PMX-INPUT" in persisted and "-A PMX-pool_member" in persisted
@@ -111,15 +84,18 @@ def test_drift_found_by_check_mode_and_corrected(lab, run_module, pools_applied)
     # a stray ACCEPT inside our chain: it works while the jump is in place
     lab.exec(host, ["iptables", "-I", "PMX-INPUT", "1", "-p", "tcp", "-m", "tcp", "--dport", "9999", "-j", "ACCEPT"], check=True)
     probe(lab, [flow("outsider", host, "tcp", 9999, "open")])
-    # a required rule deleted, and the jump moved after the final REJECT: the stock rules decide alone
-    lab.exec(host, ["sh", "-c", "iptables -D PMX-pool_member -p udp -m multiport --dports 5404,5405 -j ACCEPT && "
+    # a required rule deleted, and the accepting jump moved after the final REJECT: the stock rules
+    # decide what is accepted, the restrict jump on top still keeps restricted ports restricted
+    lab.exec(host, ["sh", "-c", "iptables -D PMX-pool_member -p udp -m multiport --dports 5404,5405 -m comment --comment clustering_udp -j ACCEPT && "
                     "iptables -D INPUT -j PMX-INPUT && iptables -A INPUT -j PMX-INPUT"], check=True)
-    probe(lab, [flow("outsider", host, "tcp", 21064, "open"), flow("pool-a2", host, "tcp", 8892, "refused")])
+    probe(lab, [flow("outsider", host, "tcp", 21064, "refused"), flow("pool-a2", host, "tcp", 8892, "refused"),
+                flow("pool-a2", host, "tcp", 21064, "open")])
     drifted = saved(lab, host)
     report = run_module(host, args, check=True, diff=True)
     assert report["changed"] and report["drift"]
     assert "-A PMX-INPUT -p tcp -m tcp --dport 9999 -j ACCEPT" in report["rules_removed"]["4"]
-    assert "-A PMX-pool_member -p udp -m multiport --dports 5404,5405 -j ACCEPT" in report["rules_added"]["4"]
+    assert ("-A PMX-pool_member -p udp -m multiport --dports 5404,5405 -m comment --comment clustering_udp -j ACCEPT"
+            in report["rules_added"]["4"])
     assert any(l.startswith("-A INPUT -j PMX-INPUT  # after 1 rule(s)") for l in report["rules_added"]["4"])
     assert "diff" in report or "PMX-pool_member" in json.dumps(report)
     assert saved(lab, host) == drifted, "check mode changed the firewall"
@@ -196,12 +172,7 @@ def test_firewalld_filer(lab, run_module):
                 flow("pool-a1", host, "tcp", 2049, "open")])
     assert lab.exec(host, ["firewall-cmd", "--list-all-zones"], check=True).stdout == zones_before
     # restart firewalld: the rules come back from the permanent configuration
-    pid = lab.info()["hosts"][host]["pids"]["firewalld"]
-    os.kill(pid, signal.SIGTERM)
-    for _attempt in range(100):
-        if not os.path.exists("/proc/%d" % pid):
-            break
-        time.sleep(0.1)
+    stop_firewalld(lab, host)
     lab.up()
     assert run_module(host, args, check=True)["changed"] is False
     probe(lab, [flow("pool-a3", host, "tcp", 2049, "open"), flow("outsider", host, "tcp", 2049, "refused")])

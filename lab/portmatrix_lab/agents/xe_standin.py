@@ -2,8 +2,15 @@
 
 Called as: python3 xe_standin.py HOST_DIR XE_ARGS...  (the host's /usr/local/bin/xe wrapper does this)
 Every call is appended to HOST_DIR/xe.log (one JSON line). Answers the few read calls a
-firewall role makes, keeps *-param-set values in HOST_DIR/xe.json, and, like xapi, applies
-https-only by removing (or restoring) the IPv4 port-80 rule in RH-Firewall-1-INPUT.
+firewall role makes, keeps *-param-set values in HOST_DIR/xe.json, and, like xapi, changes
+the firewall for the settings that open or close a port:
+
+  XenServer 8 (state "firewall": "iptables"): https-only removes (or restores) the IPv4
+  port-80 rule in RH-Firewall-1-INPUT and saves.
+  XenServer 9 ("firewalld"): xapi's firewalld services in the management zone, runtime and
+  permanent: https-only removes / adds xapi-insecure, NBD on the network (purpose nbd or
+  insecure_nbd) adds / removes nbd, HA enable / disable adds / removes xenha, ssh enable /
+  disable adds / removes ssh.
 """
 
 import json
@@ -11,6 +18,9 @@ import os
 import subprocess
 import sys
 import time
+
+XAPI_SERVICES = ('dlm', 'nbd', 'ssh', 'vxlan', 'xapi-insecure', 'xenha')  # xapi's order
+NBD_PURPOSES = ('nbd', 'insecure_nbd')
 
 PORT80_RULE = ['RH-Firewall-1-INPUT', '-p', 'tcp', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'tcp', '--dport', '80', '-j', 'ACCEPT']
 
@@ -38,7 +48,8 @@ def host_record(state):
         'address': state['address'],
         'enabled': 'true',
         'https-only': state['host_params'].get('https-only', 'false'),
-        'software-version': {'product_version': '8.4.0', 'platform_name': 'XCP', 'product_brand': 'XenServer'},
+        'software-version': {'product_version': state.get('product_version', '8.4.0'), 'platform_name': 'XCP', 'product_brand': 'XenServer'},
+        'ssh-enabled': 'false' if state.get('firewall') == 'firewalld' and 'ssh' not in state['xapi_services'] else 'true',
         'other-config': {},
     }
 
@@ -53,6 +64,16 @@ def pool_record(state):
     }
     record.update(state['pool_params'])
     return record
+
+
+def network_record(state):
+    return {
+        'uuid': state['network_uuid'],
+        'name-label': 'Pool-wide network associated with the management interface',
+        'bridge': 'xenbr0',
+        'purpose': '; '.join(state.get('network_purpose', [])),
+        'other-config': {},
+    }
 
 
 def render(value, key=None):
@@ -78,11 +99,57 @@ def set_https_only(enabled):
     subprocess.run(['/usr/libexec/iptables/iptables.init', 'save'], capture_output=True, check=True)
 
 
+def firewall_cmd(args):
+    done = subprocess.run(['firewall-cmd'] + args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise XeError('firewall-cmd %s: %s' % (' '.join(args), (done.stderr or done.stdout).strip()))
+
+
+def set_services(state, names, enabled):
+    """xapi's Firewalld.update_firewall_status: add or remove services in the zone (here
+    runtime and permanent; xapi itself changes the runtime only, see lab/README.md)."""
+    option = '--add-service=' if enabled else '--remove-service='
+    for scope in ([], ['--permanent']):
+        firewall_cmd(scope + ['--zone=' + state['zone']] + [option + name for name in names])
+    kept = set(state['xapi_services']) | set(names) if enabled else set(state['xapi_services']) - set(names)
+    state['xapi_services'] = [name for name in XAPI_SERVICES if name in kept]
+
+
+def set_service(state, name, enabled):
+    """Enable or disable one xapi service the way this host's xapi does (firewalld only)."""
+    if state.get('firewall') == 'firewalld':
+        set_services(state, [name], enabled)
+
+
+def set_purpose(state, params, add):
+    if params.get('uuid') != state['network_uuid']:
+        raise XeError('The uuid you supplied was invalid.\ntype: network\nuuid: %s' % params.get('uuid', ''))
+    if params.get('param-name') != 'purpose' or params.get('param-key') not in NBD_PURPOSES:
+        raise XeError('This stand-in knows only param-name=purpose param-key=nbd|insecure_nbd')
+    purposes = [p for p in state.get('network_purpose', []) if p != params['param-key']]
+    state['network_purpose'] = purposes + [params['param-key']] if add else purposes
+    set_service(state, 'nbd', bool(state['network_purpose']))
+
+
 def run(state, command, params, flags):
     minimal = '--minimal' in flags
-    records = {'host': host_record, 'pool': pool_record}
+    records = {'host': host_record, 'pool': pool_record, 'network': network_record}
     kind = command.split('-', 1)[0]
-    if command in ('host-list', 'pool-list'):
+    if command in ('network-param-add', 'network-param-remove'):
+        set_purpose(state, params, command.endswith('-add'))
+        return None
+    if command in ('pool-ha-enable', 'pool-ha-disable'):
+        state['pool_params']['ha-enabled'] = 'true' if command.endswith('-enable') else 'false'
+        set_service(state, 'xenha', command.endswith('-enable'))
+        return None
+    if command in ('host-enable-ssh', 'host-disable-ssh'):
+        set_service(state, 'ssh', command == 'host-enable-ssh')
+        return None
+    if command == 'host-update-firewalld-service-status':
+        if state.get('firewall') == 'firewalld' and state['xapi_services']:
+            set_services(state, list(state['xapi_services']), True)  # what xapi does after firewalld restarts
+        return None
+    if command in ('host-list', 'pool-list', 'network-list'):
         record = records[kind](state)
         wanted = {k: v for k, v in params.items() if k != 'params'}
         if any(str(render(record.get(k, ''))) != v for k, v in wanted.items()):
@@ -92,7 +159,7 @@ def run(state, command, params, flags):
         return '\n'.join('%s ( RO): %s' % (k, render(record[k])) for k in ('uuid', 'name-label'))
     if command in ('cluster-list', 'cluster-host-list'):
         return (state['cluster_uuid'] if state['clustered'] else '') if minimal else ''
-    if command not in ('host-param-get', 'pool-param-get', 'host-param-set', 'pool-param-set'):
+    if command not in ('host-param-get', 'pool-param-get', 'network-param-get', 'host-param-set', 'pool-param-set'):
         raise XeError('Unknown command: %s\nFor usage run: \'xe help\'' % command)
     record = records[kind](state)
     if params.get('uuid') != record['uuid']:
@@ -107,7 +174,10 @@ def run(state, command, params, flags):
     if 'https-only' in changes:
         if kind == 'pool':
             state['host_params']['https-only'] = changes['https-only']
-        set_https_only(changes['https-only'] == 'true')
+        if state.get('firewall') == 'firewalld':
+            set_service(state, 'xapi-insecure', changes['https-only'] != 'true')
+        else:
+            set_https_only(changes['https-only'] == 'true')
     return None
 
 

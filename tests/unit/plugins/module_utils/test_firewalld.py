@@ -44,14 +44,22 @@ def test_parse_info_matches_desired_runtime_lines():
     assert sorted(info["rich rules"]) == sorted(firewalld.rich_rules(PLAN))
 
 
-def test_rendered_files_normalize_to_themselves_and_detect_edits():
+def test_rendered_files_read_as_the_runtime_lines_and_edits_show_as_rules():
     files = firewalld.render_files(PLAN)
     assert sorted(files) == ["ipsets/pmx-pool-host-4.xml", "ipsets/pmx-pool-host-6.xml", "policies/pmx-input.xml"]
     policy = files["policies/pmx-input.xml"]
     assert '<ingress-zone name="ANY" />' in policy or '<ingress-zone name="ANY"/>' in policy
-    lines = firewalld.normalize_xml("policies/pmx-input.xml", policy)
-    edited = policy.replace("</policy>", '<port port="9999" protocol="tcp" /></policy>')
-    assert firewalld.normalize_xml("policies/pmx-input.xml", edited) != lines
+    permanent = [l for path in sorted(files) for l in firewalld.permanent_lines(path, files[path])]
+    assert sorted(permanent) == sorted(firewalld.runtime_lines(PLAN))   # permanent and runtime read alike
+    assert firewalld.merged_view(permanent, firewalld.runtime_lines(PLAN)) == firewalld.runtime_lines(PLAN)
+    edited = policy.replace("</policy>", '<port port="9999" protocol="tcp" /><rule><port port="8080" protocol="tcp" />'
+                                         '<accept /></rule></policy>')
+    lines = firewalld.permanent_lines("policies/pmx-input.xml", edited)
+    assert "policy pmx-input: ports: 9999/tcp" in lines
+    assert 'policy pmx-input: rule port port="8080" protocol="tcp" accept' in lines
+    assert not any("<" in l for l in lines)
+    view = firewalld.merged_view(lines, firewalld.runtime_lines(PLAN)[:-1])
+    assert "policy pmx-input: ports: 9999/tcp  # permanent only" in view
     assert firewalld.render_files(PLAN, state="absent") == {}
 
 

@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import (
@@ -18,8 +20,9 @@ from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction i
 class ListBackend:
     name = "list"
 
-    def __init__(self, state, saved=None, broken=False):
+    def __init__(self, state, saved=None, broken=False, save_fails=False):
         self.state, self.saved, self.broken, self.writes, self.saves = list(state), saved, broken, 0, 0
+        self.save_fails = save_fails
 
     def read(self):
         return list(self.state)
@@ -32,16 +35,31 @@ class ListBackend:
         self.state = list(plan) + (["stray"] if self.broken else [])
 
     def saved_views(self, plan):
-        return (None, None) if self.saved is None else (self.saved, list(plan))
+        return (None, None) if self.saved is None else ({4: self.saved}, {4: list(plan)})
 
-    def save(self):
+    def save(self, plan):
         self.saves += 1
+        if self.save_fails:
+            raise RuntimeError("cannot save: read-only file system")
         if self.saved is not None:
             self.saved = list(self.state)
 
     @staticmethod
     def rule_count(views):
         return dict((k, len(v)) for k, v in views.items())
+
+    @staticmethod
+    def shadowing(state, plan):
+        return {}
+
+    # a snapshot is one restore step that this backend's run() understands
+    def snapshot(self, state):
+        return [{"run": ["put-back"], "stdin": json.dumps(state)}]
+
+    def run(self, argv, data=None):
+        assert argv == ["put-back"]
+        self.state = json.loads(data)
+        return 0, "", ""
 
 
 def test_line_changes_reports_reorder():
@@ -67,7 +85,8 @@ def test_check_mode_reports_and_touches_nothing():
 def test_apply_then_save_when_only_saved_differs():
     backend = ListBackend(["a"], saved=[])
     result = Transaction(backend, ["a"]).run()
-    assert result["changed"] and not result["drift"] and result["unsaved"]
+    assert result["changed"] and result["drift"] and result["unsaved"]   # unsaved is drift
+    assert result["rules_added"] == {4: []} and "# saved IPv4\na\n" in result["diff"]["after"]
     assert backend.writes == 0 and backend.saves == 1 and result["persisted"]
 
 
@@ -75,3 +94,19 @@ def test_read_back_mismatch_fails_loudly():
     with pytest.raises(TransactionError) as err:
         Transaction(ListBackend([], broken=True), ["a"], persist=False).run()
     assert "differs from the plan" in str(err.value)
+
+
+def test_a_failed_read_back_puts_the_previous_state_back():
+    backend = ListBackend(["old"], broken=True)
+    with pytest.raises(TransactionError) as err:
+        Transaction(backend, ["a"], persist=False).run()
+    assert "was put back as it was before this run" in str(err.value)
+    assert backend.state == ["old"] and backend.writes == 1
+
+
+def test_a_failed_save_puts_the_running_state_back():
+    backend = ListBackend(["old"], saved=["old"], save_fails=True)
+    with pytest.raises(TransactionError) as err:
+        Transaction(backend, ["a", "b"]).run()
+    assert "cannot save: read-only file system" in str(err.value) and "put back" in str(err.value)
+    assert backend.state == ["old"] and backend.writes == 1 and backend.saves == 1
