@@ -261,6 +261,12 @@ class Lab:
         run(['ip', '-n', self.bridge_ns, 'link', 'set', veth, 'master', 'br0', 'up'])
         run(['ip', '-n', ns, 'link', 'set', 'lo', 'up'])
         run(['ip', '-n', ns, 'link', 'set', iface, 'up'])
+        # an address of an earlier estate would stay, and could be the one connections come from;
+        # removed before the new one is added (deleting a primary address deletes its secondaries)
+        for line in run(['ip', '-n', ns, '-o', 'addr', 'show', 'dev', iface, 'scope', 'global']).stdout.splitlines():
+            cidr = line.split()[3]
+            if cidr not in (host['ipv4_cidr'], host['ipv6_cidr']):
+                run(['ip', '-n', ns, 'addr', 'del', cidr, 'dev', iface])
         run(['ip', '-n', ns, 'addr', 'replace', host['ipv4_cidr'], 'dev', iface])
         run(['ip', '-n', ns, 'addr', 'replace', host['ipv6_cidr'], 'dev', iface, 'nodad'])
 

@@ -329,6 +329,24 @@ def test_up_repairs_a_dead_daemon(lab):
     assert lab.probe([{'src': 'vm1', 'dst': 'outsider', 'proto': 'tcp', 'port': 443, 'expect': 'open'}])[1]['mismatches'] == 0
 
 
+def test_up_moves_the_controller(lab, tmp_path):
+    """controller: {addr: N} on a running lab: SSH comes from the new address only."""
+    with open(load_estate()['path'], encoding='utf-8') as handle:
+        raw = yaml.safe_load(handle)
+    moved = tmp_path / 'estate.yml'
+    moved.write_text(yaml.safe_dump(dict(raw, controller={'addr': 249})), encoding='utf-8')
+    try:
+        assert lab.up(str(moved))['controller']['ipv4'] == '198.18.77.249'
+        done = lab.ssh('vm1', 'echo "$SSH_CONNECTION"')
+        assert done.returncode == 0 and done.stdout.startswith('198.18.77.249 '), (done.stdout, done.stderr)
+        addrs = subprocess.run(['ip', '-n', lab.controller_ns, '-o', 'addr', 'show', 'scope', 'global'],
+                               capture_output=True, text=True, check=True).stdout
+        assert sorted(line.split()[3] for line in addrs.splitlines()) == ['198.18.77.249/24', 'fd77:18:77::249/64']
+    finally:
+        lab.up()
+    assert lab.ssh('vm1', 'echo "$SSH_CONNECTION"').stdout.startswith('198.18.77.250 ')
+
+
 def test_down_leaves_nothing(scratch_lab):
     the_lab = scratch_lab('down')
     the_lab.up()
