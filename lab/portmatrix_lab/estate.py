@@ -22,6 +22,15 @@ BACKEND_OF_KIND = {
 }
 FIREWALL_KINDS = tuple(BACKEND_OF_KIND)
 SHORT_RE = re.compile(r'^[a-z0-9]{1,10}$')
+# The controller: the namespace Ansible's SSH comes from (<prefix>ctl), a probe source named
+# 'controller'. Neither name may be a host's.
+CONTROLLER_NAME = 'controller'
+CONTROLLER_SHORT = 'ctl'
+CONTROLLER_DEFAULT_ADDR = 250
+RESERVED_SHORTS = ('br', CONTROLLER_SHORT)   # bridge and controller namespaces
+# how ssh reaches a host's sshd: from the controller over the lab network (what a real
+# controller does: the host's firewall decides), or over the host's own loopback
+SSH_VIA = ('controller', 'loopback')
 HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
 # xapi's firewalld services on XenServer 9 (ocaml/xapi/firewall.ml); a xenserver9 host
 # starts with the ones of its xapi_services: enabled in its zone (default all)
@@ -142,6 +151,36 @@ def _xapi_services(name, kind, spec):
     return {'xapi_services': [s for s in XAPI_SERVICES if s in services]}
 
 
+def _addresses(net4, net6, addr):
+    """ipv4, ipv6 and their CIDR forms of host part addr (the v6 host part reads like the v4 one: .11 -> ::11)."""
+    ipv4, ipv6 = net4[addr], net6[int(str(addr), 16)]
+    return {'ipv4': str(ipv4), 'ipv6': str(ipv6),
+            'ipv4_cidr': '%s/%d' % (ipv4, net4.prefixlen), 'ipv6_cidr': '%s/%d' % (ipv6, net6.prefixlen)}
+
+
+def _ssh_via(value, where):
+    if value not in SSH_VIA:
+        raise EstateError('%s: ssh_via must be one of %s, not %r' % (where, ', '.join(SSH_VIA), value))
+    return value
+
+
+def _controller(raw, net4, net6, prefix, host_addrs):
+    """The controller: a namespace on the lab bridge with a lab address, nothing running in it."""
+    spec = raw.get('controller') or {}
+    if not isinstance(spec, dict) or set(spec) - {'addr'}:
+        raise EstateError('controller: is {addr: N} (host part of its address, default %d)' % CONTROLLER_DEFAULT_ADDR)
+    addr = spec.get('addr', CONTROLLER_DEFAULT_ADDR)
+    if not isinstance(addr, int) or isinstance(addr, bool) or not 1 <= addr <= 254:
+        raise EstateError('controller: addr must be an integer 1..254, not %r' % (addr,))
+    if addr in host_addrs:
+        raise EstateError('controller: addr %d is also host %s\'s; give the controller another (controller: {addr: N})'
+                          % (addr, host_addrs[addr]))
+    controller = {'name': CONTROLLER_NAME, 'short': CONTROLLER_SHORT, 'ns': prefix + CONTROLLER_SHORT,
+                  'veth': 'v-' + CONTROLLER_SHORT, 'iface': 'eth0', 'addr': addr}
+    controller.update(_addresses(net4, net6, addr))
+    return controller
+
+
 def load_estate(path=None, prefix='pmxlab-'):
     """Return the estate as a dict with one fully resolved entry per host."""
     path = path or DEFAULT_ESTATE
@@ -155,18 +194,19 @@ def load_estate(path=None, prefix='pmxlab-'):
     control = {proto: _ports(raw.get('control_ports'), proto) for proto in ('tcp', 'udp')}
     if not raw.get('hosts'):
         raise EstateError('%s: no hosts' % path)
+    default_ssh_via = _ssh_via(raw.get('ssh_via', 'controller'), 'estate')
 
     hosts = {}
-    seen_short, seen_addr = set(), set()
+    seen_short, seen_addr = set(), {}
     for name, spec in raw['hosts'].items():
         spec = spec or {}
         short = str(spec.get('short', name))
         addr = spec.get('addr')
         kind = spec.get('firewall', 'debian')
-        if not HOST_RE.match(name):
-            raise EstateError('bad host name %r' % name)
-        if not SHORT_RE.match(short) or short == 'br' or short in seen_short:
-            raise EstateError('%s: short %r must be 1-10 of [a-z0-9], unique, not "br"' % (name, short))
+        if not HOST_RE.match(name) or name == CONTROLLER_NAME:
+            raise EstateError('bad host name %r%s' % (name, ' (the controller\'s)' if name == CONTROLLER_NAME else ''))
+        if not SHORT_RE.match(short) or short in RESERVED_SHORTS or short in seen_short:
+            raise EstateError('%s: short %r must be 1-10 of [a-z0-9], unique, not "br" or "ctl"' % (name, short))
         if not isinstance(addr, int) or not 1 <= addr <= 254 or addr in seen_addr:
             raise EstateError('%s: addr must be a unique integer 1..254' % name)
         if kind not in FIREWALL_KINDS:
@@ -179,23 +219,22 @@ def load_estate(path=None, prefix='pmxlab-'):
             if component not in group_names:
                 raise EstateError('%s: component %r has no group under groups:' % (name, component))
         seen_short.add(short)
-        seen_addr.add(addr)
+        seen_addr[addr] = name
         hosts[name] = {
             'name': name,
             'short': short,
             'ns': prefix + short,
             'veth': 'v-' + short,
             'iface': spec.get('iface', 'eth0'),
-            # the v6 host part reads like the v4 one: .11 -> ::11
-            'ipv4': str(net4[addr]),
-            'ipv6': str(net6[int(str(addr), 16)]),
-            'ipv4_cidr': '%s/%d' % (net4[addr], net4.prefixlen),
-            'ipv6_cidr': '%s/%d' % (net6[int(str(addr), 16)], net6.prefixlen),
+        }
+        hosts[name].update(_addresses(net4, net6, addr))
+        hosts[name].update({
             'firewall': kind,
             'pool': pool,
             'components': components,
             'python': spec.get('python', DEFAULT_PYTHON),
-        }
+            'ssh_via': _ssh_via(spec.get('ssh_via', default_ssh_via), name),
+        })
         hosts[name].update(_extras(name, kind, spec))
         hosts[name].update(_xapi_services(name, kind, spec))
     _resolve_bans(hosts)
@@ -206,5 +245,6 @@ def load_estate(path=None, prefix='pmxlab-'):
         'groups': dict(group_names),
         'listen': listen,
         'control_ports': control,
+        'controller': _controller(raw, net4, net6, prefix, seen_addr),
         'hosts': hosts,
     }

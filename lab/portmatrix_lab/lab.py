@@ -14,7 +14,7 @@ import uuid
 import yaml
 
 from . import extras, render, stock
-from .estate import BACKEND_OF_KIND, DEFAULT_PYTHON, XAPI_KINDS, load_estate
+from .estate import BACKEND_OF_KIND, CONTROLLER_SHORT, DEFAULT_PYTHON, SSH_VIA, XAPI_KINDS, load_estate
 from .probe import run_probe
 from .system import LabError, in_host, kill_pids, listening, netns_list, netns_pids, pid_alive, pid_in_netns, run, spawn, wait_until
 
@@ -102,6 +102,7 @@ class Lab:
         self.estate_path = estate
         self.log = log or (lambda message: print(message, file=sys.stderr))
         self.bridge_ns = self.prefix + 'br'
+        self.controller_ns = self.prefix + CONTROLLER_SHORT
 
     # ---- paths and recorded state -------------------------------------------------------
     def path(self, *parts):
@@ -167,12 +168,13 @@ class Lab:
         self._check_can_run(hosts)
         self._prepare_state_dir()
         self._plan_hosts(estate)
-        wanted = {h['ns'] for h in hosts.values()} | {self.bridge_ns}
+        wanted = {h['ns'] for h in hosts.values()} | {self.bridge_ns, self.controller_ns}
         stale = [ns for ns in netns_list(self.prefix) if ns not in wanted]
         if stale:
             self.log('removing namespaces no longer in the estate: %s' % ' '.join(stale))
             self._remove_namespaces(stale)
         self._ensure_bridge()
+        self._ensure_link(estate['controller'])  # no process, no listener, no firewall: an address SSH comes from
         with concurrent.futures.ThreadPoolExecutor(max_workers=BUILD_WORKERS) as pool:
             # firewalld hosts first: their daemon takes the longest to start, the others fit around it
             order = sorted(hosts, key=lambda name: not _has_firewalld(hosts[name]))
@@ -195,13 +197,14 @@ class Lab:
             'pools': estate['pools'],
             'listen': estate['listen'],
             'control_ports': estate['control_ports'],
+            'controller': estate['controller'],
             'inventory': self.inventory_path,
             'ssh_config': self.ssh_config_path,
             'ssh_key': self.key_path,
             'hosts': hosts,
         }
         _write(self.inventory_path, yaml.safe_dump(render.inventory(estate, hosts, self.key_path), sort_keys=False, width=200))
-        _write(self.ssh_config_path, render.ssh_config(hosts, self.key_path))
+        _write(self.ssh_config_path, render.ssh_config(hosts, estate['controller'], self.key_path))
         _write(self.path('lab.json.tmp'), json.dumps(info, indent=1) + '\n')
         os.replace(self.path('lab.json.tmp'), self.path('lab.json'))
         self.log('lab %s up: %d hosts in %.1fs' % (self.prefix, len(hosts), time.monotonic() - started))
@@ -247,7 +250,8 @@ class Lab:
         run(['ip', '-n', ns, 'link', 'set', 'br0', 'up'])
 
     def _ensure_link(self, host):
-        """veth pair: <iface> in the host ns, v-<short> on the bridge; both addresses without DAD."""
+        """veth pair: <iface> in the host's (or the controller's) ns, v-<short> on the bridge, created
+        from the bridge ns straight into it; both addresses without DAD."""
         ns, iface, veth = host['ns'], host['iface'], host['veth']
         if not os.path.exists('/run/netns/' + ns):
             run(['ip', 'netns', 'add', ns])
@@ -258,6 +262,12 @@ class Lab:
         run(['ip', '-n', self.bridge_ns, 'link', 'set', veth, 'master', 'br0', 'up'])
         run(['ip', '-n', ns, 'link', 'set', 'lo', 'up'])
         run(['ip', '-n', ns, 'link', 'set', iface, 'up'])
+        # an address of an earlier estate would stay, and could be the one connections come from;
+        # removed before the new one is added (deleting a primary address deletes its secondaries)
+        for line in run(['ip', '-n', ns, '-o', 'addr', 'show', 'dev', iface, 'scope', 'global']).stdout.splitlines():
+            cidr = line.split()[3]
+            if cidr not in (host['ipv4_cidr'], host['ipv6_cidr']):
+                run(['ip', '-n', ns, 'addr', 'del', cidr, 'dev', iface])
         run(['ip', '-n', ns, 'addr', 'replace', host['ipv4_cidr'], 'dev', iface])
         run(['ip', '-n', ns, 'addr', 'replace', host['ipv6_cidr'], 'dev', iface, 'nodad'])
 
@@ -522,19 +532,37 @@ class Lab:
             raise LabError('the probe needs root (nsenter)')
         return run_probe(self.info(), PYTHON, flows, timeout=timeout, workers=workers)
 
-    def ssh(self, name, command, timeout=30):
-        """Run a command over real ssh (the inventory's ProxyCommand); return CompletedProcess."""
-        argv = ['ssh', '-F', self.ssh_config_path, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', name, command]
+    def ssh(self, name, command, timeout=30, via=None):
+        """Run a command over real ssh (the inventory's ProxyCommand); return CompletedProcess.
+        via ('controller' or 'loopback') takes that path instead of the host's ssh_via."""
+        argv = ['ssh', '-F', self.ssh_config_path, '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10']
+        if via is not None:
+            info = self.info()
+            if via not in SSH_VIA or name not in info['hosts']:
+                raise LabError('ssh via %r to %r: via is one of %s, the host one of the lab' % (via, name, ', '.join(SSH_VIA)))
+            # the first value ssh obtains wins: the command line's over ssh_config's
+            argv += ['-o', 'ProxyCommand=' + render.proxy_command(info['hosts'][name], info['controller'], via)]
+        argv += [name, command]
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
     def status(self):
         """Hosts, namespaces and which recorded pids are alive."""
         try:
-            hosts = self.info()['hosts']
+            info = self.info()
         except LabError:
-            hosts = {}
+            info = {}
+        hosts, controller = info.get('hosts', {}), info.get('controller')
         namespaces = netns_list(self.prefix)
-        report = {'prefix': self.prefix, 'state_dir': self.state_dir, 'namespaces': namespaces, 'hosts': {}}
+        report = {'prefix': self.prefix, 'state_dir': self.state_dir, 'namespaces': namespaces, 'controller': None, 'hosts': {}}
+        if controller:
+            report['controller'] = {
+                'ns': controller['ns'],
+                'ns_exists': controller['ns'] in namespaces,
+                'ipv4': controller['ipv4'],
+                'ipv6': controller['ipv6'],
+                # nothing runs there but what uses it at this moment (ssh's ProxyCommand nc, a probe)
+                'ns_pids': netns_pids(controller['ns']) if controller['ns'] in namespaces else [],
+            }
         for name, host in hosts.items():
             report['hosts'][name] = {
                 'ns': host['ns'],

@@ -14,8 +14,18 @@ PROTOS = ('tcp', 'udp')
 OUTCOMES = ('open', 'refused')
 
 
-def normalize(flows, hosts):
-    """Check every flow against the lab and resolve its destination address (lab addresses only)."""
+def sources_of(info):
+    """{name: netns} of what a flow may come from: the lab's hosts and its controller ('controller')."""
+    sources = {name: host['ns'] for name, host in info['hosts'].items()}
+    if info.get('controller'):
+        sources[info['controller']['name']] = info['controller']['ns']
+    return sources
+
+
+def normalize(flows, hosts, sources=None):
+    """Check every flow against the lab and resolve its destination address (lab addresses only).
+    Sources are the hosts, or the names of sources (hosts and the controller); destinations are hosts."""
+    sources = hosts if sources is None else sources
     lab_addresses = {host[key] for host in hosts.values() for key in ('ipv4', 'ipv6')}
     prepared = []
     for index, flow in enumerate(flows):
@@ -23,8 +33,9 @@ def normalize(flows, hosts):
         proto, port = flow.get('proto'), flow.get('port')
         family, expect = flow.get('family', 4), flow.get('expect')
         problems = [
-            'src %r is not a lab host' % src if src not in hosts else None,
-            'dst %r is not a lab host' % dst if dst not in hosts else None,
+            'src %r is not a lab host or the controller' % src if src not in sources else None,
+            'dst %r is not a lab host%s' % (dst, ' (the controller is a source only)' if dst in sources else '')
+            if dst not in hosts else None,
             'proto must be tcp or udp' if proto not in PROTOS else None,
             'port must be 1..65535' if not isinstance(port, int) or not 0 < port < 65536 else None,
             'family must be 4 or 6' if family not in (4, 6) else None,
@@ -55,20 +66,20 @@ def _run_worker(python, ns, flows, timeout, workers, bound):
 
 def run_probe(info, python, flows, timeout=1.5, workers=64):
     """Probe flows (list of dicts); return (results, summary). One worker process per source host."""
-    hosts = info['hosts']
-    prepared = normalize(flows, hosts)
+    sources = sources_of(info)
+    prepared = normalize(flows, info['hosts'], sources)
     by_src = {}
     for flow in prepared:
         by_src.setdefault(flow['src'], []).append(flow)
     for src in by_src:
-        if not os.path.exists('/run/netns/' + hosts[src]['ns']):
-            raise LabError('host %s has no namespace: is the lab up?' % src)
+        if not os.path.exists('/run/netns/' + sources[src]):
+            raise LabError('%s has no namespace: is the lab up?' % src)
     # each worker needs at most ceil(n / workers) rounds of one timeout each, plus start-up
     bound = max(timeout * math.ceil(len(items) / workers) for items in by_src.values()) + 10 if by_src else 0
     started = time.monotonic()
     outcome = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(by_src))) as pool:
-        jobs = [pool.submit(_run_worker, python, hosts[src]['ns'], items, timeout, workers, bound) for src, items in by_src.items()]
+        jobs = [pool.submit(_run_worker, python, sources[src], items, timeout, workers, bound) for src, items in by_src.items()]
         for job in jobs:
             outcome.update(job.result())
     results = []

@@ -8,19 +8,26 @@ from .estate import BACKEND_OF_KIND
 BACKEND_GROUP = {'iptables': 'lab_iptables', 'firewalld': 'lab_firewalld', 'nftables': 'lab_nftables'}
 
 
-def proxy_command(host):
-    return 'ip netns exec %s nc 127.0.0.1 22' % host['ns']
+def proxy_command(host, controller, via=None):
+    """How ssh reaches host's sshd: from the controller's namespace over the lab network (sshd
+    sees the controller's address and the host's firewall decides), or with via / the host's
+    ssh_via 'loopback' over the host's own loopback (no firewall in the way)."""
+    if (via or host['ssh_via']) == 'loopback':
+        return 'ip netns exec %s nc 127.0.0.1 22' % host['ns']
+    return 'ip netns exec %s nc %s 22' % (controller['ns'], host['ipv4'])
 
 
 def inventory(estate, hosts, key_file):
     """Ansible YAML inventory (a dict ready for yaml.safe_dump)."""
+    controller = estate['controller']
     host_vars = {}
     for name, host in hosts.items():
         entry = {
             'ansible_host': host['ipv4'],
             'ansible_user': 'root',
             'ansible_ssh_private_key_file': key_file,
-            'ansible_ssh_common_args': '-o ProxyCommand="%s" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null' % proxy_command(host),
+            'ansible_ssh_common_args': '-o ProxyCommand="%s" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'
+                                       % proxy_command(host, controller),
             'ansible_python_interpreter': host['python'],
             # Every lab uses the same addresses: SSH multiplexing sockets must be per lab,
             # or a run would reuse a connection into another lab's host.
@@ -29,6 +36,7 @@ def inventory(estate, hosts, key_file):
             'portmatrix_lab_firewall': host['firewall'],
             'portmatrix_lab_backend': BACKEND_OF_KIND[host['firewall']],
             'portmatrix_lab_iface': host['iface'],
+            'portmatrix_lab_ssh_via': host['ssh_via'],
             'portmatrix_addresses': [host['ipv4'], host['ipv6']],
         }
         if host['pool']:
@@ -60,11 +68,14 @@ def inventory(estate, hosts, key_file):
         if not group['hosts']:
             del group['hosts']
     clustered = sorted(pool for pool, spec in estate['pools'].items() if spec['clustered'])
-    return {'all': {'vars': {'portmatrix_clustered_pools': clustered}, 'hosts': host_vars, 'children': children}}
+    lab_vars = {'portmatrix_clustered_pools': clustered,
+                # where the SSH of hosts with ssh_via controller comes from (what the SSH guard sees)
+                'portmatrix_lab_controller_addresses': [controller['ipv4'], controller['ipv6']]}
+    return {'all': {'vars': lab_vars, 'hosts': host_vars, 'children': children}}
 
 
-def ssh_config(hosts, key_file):
-    """ssh_config so that `ssh -F <state>/ssh_config HOST` works."""
+def ssh_config(hosts, controller, key_file):
+    """ssh_config so that `ssh -F <state>/ssh_config HOST` works (the inventory's path)."""
     blocks = []
     for name, host in hosts.items():
         blocks.append('\n'.join([
@@ -73,7 +84,7 @@ def ssh_config(hosts, key_file):
             '  User root',
             '  IdentityFile %s' % key_file,
             '  IdentitiesOnly yes',
-            '  ProxyCommand %s' % proxy_command(host),
+            '  ProxyCommand %s' % proxy_command(host, controller),
             '  StrictHostKeyChecking no',
             '  UserKnownHostsFile /dev/null',
             '  LogLevel ERROR',

@@ -194,6 +194,23 @@ def test_bans_ban_by_traffic(kinds_lab):
     assert {r['detail'] for r in results if r['observed'] == 'refused'} == {'ECONNREFUSED'}  # icmp(6)-port-unreachable
 
 
+def test_loopback_ssh_where_chosen(kinds_lab):
+    """dock (ssh_via: loopback) is reached over its own loopback; fail2ban bans the controller there."""
+    with open(kinds_lab.inventory_path, encoding='utf-8') as handle:
+        hosts = yaml.safe_load(handle)['all']['hosts']
+    assert hosts['dock']['portmatrix_lab_ssh_via'] == 'loopback'
+    assert '-o ProxyCommand="ip netns exec %sdock nc 127.0.0.1 22" ' % kinds_lab.prefix in hosts['dock']['ansible_ssh_common_args']
+    assert '-o ProxyCommand="ip netns exec %sctl nc 198.18.77.51 22" ' % kinds_lab.prefix in hosts['xencenter']['ansible_ssh_common_args']
+    for name, source in (('dock', '127.0.0.1'), ('xencenter', '198.18.77.250')):
+        done = kinds_lab.ssh(name, 'echo "$SSH_CONNECTION"')
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[0] == source, name
+    assert kinds_lab.ssh('dock', 'true', via='controller').returncode == 255
+    results, unused_summary = probe_all(kinds_lab, [{'src': 'controller', 'dst': 'dock', 'proto': 'tcp', 'port': 22, 'expect': 'refused'},
+                                                    {'src': 'controller', 'dst': 'xs8', 'proto': 'tcp', 'port': 22, 'expect': 'open'}])
+    assert results[0]['detail'] == 'ECONNREFUSED'
+
+
 IPTABLES_FILES = {'dock': list(stock.RULE_FILES['debian']), 'xs8': list(stock.RULE_FILES['xenserver']),
                   'ufw': list(stock.RULE_FILES['ufw'])}
 

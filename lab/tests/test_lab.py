@@ -67,11 +67,16 @@ def kill_up_halfway(prefix):
     up.wait(timeout=10)
 
 
+def all_namespaces(lab, info):
+    """What up makes: a namespace per host, the bridge's and the controller's."""
+    return sorted([h['ns'] for h in info['hosts'].values()] + [lab.bridge_ns, lab.controller_ns])
+
+
 def test_up_builds_every_host(lab):
     info = lab.info()
     estate = load_estate()
     assert set(info['hosts']) == set(estate['hosts'])
-    assert sorted(lab_namespaces(lab.prefix)) == sorted([h['ns'] for h in info['hosts'].values()] + [lab.bridge_ns])
+    assert sorted(lab_namespaces(lab.prefix)) == all_namespaces(lab, info)
     status = lab.status()
     for name, host in status['hosts'].items():
         assert host['ns_exists'], name
@@ -81,6 +86,23 @@ def test_up_builds_every_host(lab):
     assert '198.18.77.' not in root_addrs and 'fd77:18:77:' not in root_addrs
     root_links = subprocess.run(['ip', '-o', 'link'], capture_output=True, text=True, check=True).stdout
     assert ' v-a1' not in root_links and 'v-a1@' not in root_links
+    assert ' v-ctl' not in root_links and 'v-ctl@' not in root_links
+
+
+def test_the_controller_is_an_address_and_nothing_else(lab):
+    controller = lab.info()['controller']
+    assert controller == dict(controller, name='controller', ns=lab.prefix + 'ctl', ipv4='198.18.77.250', ipv6='fd77:18:77::250')
+    ctl = ['ip', 'netns', 'exec', controller['ns']]
+    addrs = subprocess.run(ctl + ['ip', '-o', 'addr', 'show', 'scope', 'global'], capture_output=True, text=True, check=True).stdout
+    assert sorted(line.split()[3] for line in addrs.splitlines()) == ['198.18.77.250/24', 'fd77:18:77::250/64']
+    # no sshd, no listener, no firewall
+    assert subprocess.run(['ip', 'netns', 'pids', controller['ns']], capture_output=True, text=True, check=True).stdout == ''
+    assert subprocess.run(ctl + ['nft', 'list', 'ruleset'], capture_output=True, text=True, check=True).stdout.strip() == ''
+    status = subprocess.run([sys.executable, LABCTL, '--prefix', lab.prefix, 'status'], capture_output=True, text=True, timeout=60, check=True)
+    assert [line.split()[:4] for line in status.stdout.splitlines() if line.startswith('controller ')] == [
+        ['controller', controller['ns'], '198.18.77.250', 'fd77:18:77::250']]
+    assert lab.status()['controller'] == {'ns': controller['ns'], 'ns_exists': True, 'ipv4': '198.18.77.250',
+                                          'ipv6': 'fd77:18:77::250', 'ns_pids': []}
 
 
 def test_inventory(lab):
@@ -105,6 +127,10 @@ def test_inventory(lab):
     assert a1['ansible_python_interpreter'] == (expected_python if os.path.exists(expected_python) else '/usr/bin/python3')
     assert hosts['san']['ansible_python_interpreter'] == '/usr/bin/python3'
     assert hosts['pool-c1']['ansible_python_interpreter'] == '/usr/bin/python3'
+    # SSH comes from the controller over the lab network, like a real controller's
+    assert inventory['vars']['portmatrix_lab_controller_addresses'] == ['198.18.77.250', 'fd77:18:77::250']
+    assert a1['ansible_ssh_common_args'].startswith('-o ProxyCommand="ip netns exec %sctl nc 198.18.77.11 22" ' % lab.prefix)
+    assert {host['portmatrix_lab_ssh_via'] for host in hosts.values()} == {'controller'}
 
 
 @pytest.mark.parametrize('name', ['pool-a1', 'filer', 'san', 'outsider'])
@@ -112,15 +138,52 @@ def test_ssh_with_the_inventory_proxycommand(lab, name):
     with open(lab.inventory_path, encoding='utf-8') as handle:
         host = yaml.safe_load(handle)['all']['hosts'][name]
     argv = (['ssh', '-i', host['ansible_ssh_private_key_file'], '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10']
-            + shlex.split(host['ansible_ssh_common_args']) + ['%s@%s' % (host['ansible_user'], host['ansible_host']), 'hostname'])
+            + shlex.split(host['ansible_ssh_common_args'])
+            + ['%s@%s' % (host['ansible_user'], host['ansible_host']), 'hostname; echo "$SSH_CONNECTION"'])
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == name
+    hostname, connection = done.stdout.splitlines()
+    assert hostname == name
+    # sshd sees the controller's address: what the collection's SSH guard reads
+    assert connection.split()[0] == lab.info()['controller']['ipv4'] and connection.split()[2:] == [host['ansible_host'], '22']
 
 
 def test_ssh_config(lab):
-    done = lab.ssh('pool-b1', 'true')
+    done = lab.ssh('pool-b1', 'echo "$SSH_CONNECTION"')
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('198.18.77.250 ')
+    done = lab.ssh('pool-b1', 'echo "$SSH_CONNECTION"', via='loopback')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('127.0.0.1 ')
+    with pytest.raises(LabError):
+        lab.ssh('pool-b1', 'true', via='bastion')
+
+
+def test_a_host_firewall_can_cut_the_controller_off(lab):
+    """What the SSH guard and a rollback are about: a rule that rejects the controller on 22 ends
+    SSH through the controller; labctl exec (nsenter) still gets in, and so does the loopback path."""
+    host, controller = 'pool-b1', lab.info()['controller']['ipv4']
+    cut = ['iptables', '-I', 'INPUT', '1', '-s', controller, '-p', 'tcp', '--dport', '22', '-j', 'REJECT']
+    ssh22 = {'src': 'controller', 'dst': host, 'proto': 'tcp', 'port': 22}
+    assert lab.probe([dict(ssh22, expect='open')])[1]['mismatches'] == 0
+    try:
+        done = subprocess.run([sys.executable, LABCTL, '--prefix', lab.prefix, 'exec', host, '--'] + cut,
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        cut_off = lab.ssh(host, 'true')
+        assert cut_off.returncode == 255, (cut_off.returncode, cut_off.stderr)
+        results, summary = lab.probe([dict(ssh22, expect='refused'),
+                                      {'src': 'xencenter', 'dst': host, 'proto': 'tcp', 'port': 22, 'expect': 'open'},
+                                      dict(ssh22, port=443, expect='open')])
+        assert summary['mismatches'] == 0, results
+        assert results[0]['detail'] == 'ECONNREFUSED'
+        done = subprocess.run([sys.executable, LABCTL, '--prefix', lab.prefix, 'exec', host, '--', 'hostname'],
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert (done.returncode, done.stdout) == (0, host + '\n')
+        assert lab.ssh(host, 'true', via='loopback').returncode == 0
+    finally:
+        lab.reset([host])
+    assert lab.ssh(host, 'true').returncode == 0
 
 
 def test_pool_host_starts_with_xenserver_stock_layout(lab):
@@ -243,6 +306,7 @@ def test_probe_cli_table_and_exit_code(lab, tmp_path):
     {'src': 'nobody', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 443},
     {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'icmp', 'port': 1},
     {'src': 'xencenter', 'dst': 'pool-a1', 'proto': 'tcp', 'port': 70000},
+    {'src': 'xencenter', 'dst': 'controller', 'proto': 'tcp', 'port': 22},  # a source only
 ])
 def test_probe_refuses_anything_outside_the_lab(lab, flow):
     with pytest.raises(LabError):
@@ -253,7 +317,7 @@ def test_up_is_idempotent(lab):
     before = lab.info()
     after = lab.up()
     assert {n: h['pids'] for n, h in after['hosts'].items()} == {n: h['pids'] for n, h in before['hosts'].items()}
-    assert sorted(lab_namespaces(lab.prefix)) == sorted([h['ns'] for h in after['hosts'].values()] + [lab.bridge_ns])
+    assert sorted(lab_namespaces(lab.prefix)) == all_namespaces(lab, after)
 
 
 def test_up_repairs_a_dead_daemon(lab):
@@ -265,12 +329,31 @@ def test_up_repairs_a_dead_daemon(lab):
     assert lab.probe([{'src': 'vm1', 'dst': 'outsider', 'proto': 'tcp', 'port': 443, 'expect': 'open'}])[1]['mismatches'] == 0
 
 
+def test_up_moves_the_controller(lab, tmp_path):
+    """controller: {addr: N} on a running lab: SSH comes from the new address only."""
+    with open(load_estate()['path'], encoding='utf-8') as handle:
+        raw = yaml.safe_load(handle)
+    moved = tmp_path / 'estate.yml'
+    moved.write_text(yaml.safe_dump(dict(raw, controller={'addr': 249})), encoding='utf-8')
+    try:
+        assert lab.up(str(moved))['controller']['ipv4'] == '198.18.77.249'
+        done = lab.ssh('vm1', 'echo "$SSH_CONNECTION"')
+        assert done.returncode == 0 and done.stdout.startswith('198.18.77.249 '), (done.stdout, done.stderr)
+        addrs = subprocess.run(['ip', '-n', lab.controller_ns, '-o', 'addr', 'show', 'scope', 'global'],
+                               capture_output=True, text=True, check=True).stdout
+        assert sorted(line.split()[3] for line in addrs.splitlines()) == ['198.18.77.249/24', 'fd77:18:77::249/64']
+    finally:
+        lab.up()
+    assert lab.ssh('vm1', 'echo "$SSH_CONNECTION"').stdout.startswith('198.18.77.250 ')
+
+
 def test_down_leaves_nothing(scratch_lab):
     the_lab = scratch_lab('down')
     the_lab.up()
     inodes = netns_inodes(the_lab.prefix)
     processes = processes_in(inodes)
-    assert len(inodes) == len(load_estate()['hosts']) + 1 and processes  # hosts and the bridge
+    assert len(inodes) == len(load_estate()['hosts']) + 2 and processes  # hosts, the bridge and the controller
+    assert the_lab.controller_ns in lab_namespaces(the_lab.prefix)
     the_lab.down()
     assert lab_namespaces(the_lab.prefix) == []
     assert still_running(processes) == set()
@@ -338,3 +421,35 @@ def test_bad_extras_are_refused(tmp_path, spec, message):
     estate.write_text(yaml.safe_dump({'hosts': {'h1': dict({'addr': 1}, **spec), 'h2': {'addr': 2}}}), encoding='utf-8')
     with pytest.raises(EstateError, match=message):
         load_estate(str(estate))
+
+
+BAD_CONTROLLERS = [
+    ({'controller': {'addr': 1}}, "also host h1's"),
+    ({'controller': {'addr': 255}}, 'integer 1..254'),
+    ({'controller': {'address': 250}}, 'is {addr: N}'),
+    ({'ssh_via': 'bastion'}, 'ssh_via must be one of controller, loopback'),
+    ({'hosts': {'h1': {'addr': 1, 'ssh_via': 'jump'}}}, 'h1: ssh_via must be'),
+    ({'hosts': {'controller': {'addr': 1}}}, "bad host name 'controller'"),
+    ({'hosts': {'h1': {'addr': 1, 'short': 'ctl'}}}, 'not "br" or "ctl"'),
+]
+
+
+@pytest.mark.parametrize('spec,message', BAD_CONTROLLERS)
+def test_bad_controller_or_ssh_via_is_refused(tmp_path, spec, message):
+    estate = tmp_path / 'estate.yml'
+    estate.write_text(yaml.safe_dump(dict({'hosts': {'h1': {'addr': 1}, 'h2': {'addr': 2}}}, **spec)), encoding='utf-8')
+    with pytest.raises(EstateError, match=message):
+        load_estate(str(estate))
+
+
+def test_controller_and_ssh_via_from_the_estate(tmp_path):
+    estate = tmp_path / 'estate.yml'
+    estate.write_text(yaml.safe_dump({'controller': {'addr': 7}, 'ssh_via': 'loopback',
+                                      'hosts': {'h1': {'addr': 1}, 'h2': {'addr': 2, 'ssh_via': 'controller'}}}), encoding='utf-8')
+    loaded = load_estate(str(estate), prefix='pmxq-')
+    assert loaded['controller'] == {'name': 'controller', 'short': 'ctl', 'ns': 'pmxq-ctl', 'veth': 'v-ctl', 'iface': 'eth0', 'addr': 7,
+                                    'ipv4': '198.18.77.7', 'ipv6': 'fd77:18:77::7',
+                                    'ipv4_cidr': '198.18.77.7/24', 'ipv6_cidr': 'fd77:18:77::7/64'}
+    assert {name: host['ssh_via'] for name, host in loaded['hosts'].items()} == {'h1': 'loopback', 'h2': 'controller'}
+    default = load_estate()
+    assert default['controller']['ipv4'] == '198.18.77.250' and default['controller']['ipv6'] == 'fd77:18:77::250'
