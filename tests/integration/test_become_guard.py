@@ -54,10 +54,11 @@ def ansible(lab, collections, inventory, *args):
 
 
 def test_sudo_drops_ssh_connection_but_the_guard_holds(lab, collections_path, run_playbook, sudo_user):
+    controller = lab.info()["controller"]["ipv4"]  # the lab's SSH comes from its controller namespace
     # Why the action plugin reads it itself: under sudo the module's environment has no SSH_CONNECTION.
     plain = ansible(lab, collections_path, sudo_user, "-e", "ansible_become=false", "-m", "ansible.builtin.command",
                     "-a", "printenv SSH_CONNECTION")
-    assert plain.returncode == 0 and "127.0.0.1" in plain.stdout, plain.stdout
+    assert plain.returncode == 0 and controller in plain.stdout, plain.stdout
     under_sudo = ansible(lab, collections_path, sudo_user, "-m", "ansible.builtin.command", "-a", "printenv SSH_CONNECTION")
     assert under_sudo.returncode != 0, under_sudo.stdout
     assert "uid=0(root)" in ansible(lab, collections_path, sudo_user, "-m", "ansible.builtin.command", "-a", "id").stdout
@@ -65,12 +66,13 @@ def test_sudo_drops_ssh_connection_but_the_guard_holds(lab, collections_path, ru
     done = run_playbook("portmatrix.xenserver.site", "-l", "localhost," + HOST, "-e", "portmatrix_strict=true",
                         inventories=[sudo_user])
     assert done.returncode == 0, done.stdout[-4000:]
-    rules = lab.exec(HOST, ["iptables", "-S", "PMX-INPUT"], check=True).stdout
-    assert "-A PMX-INPUT -s 127.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT" in rules, rules
+    rules = lab.exec(HOST, ["iptables", "-S"], check=True).stdout
+    assert "-A PMX-INPUT -s %s/32 -p tcp -m tcp --dport 22 -j ACCEPT" % controller in rules, rules
     assert re.search(r"-p tcp -m multiport --dports (\d+,)*22,.* -j REJECT", rules), rules   # strict: 22 restricted
     # a new connection, as the sudo user, still gets in; the outsider does not
     again = ansible(lab, collections_path, sudo_user, "-m", "ansible.builtin.ping")
     assert again.returncode == 0 and "pong" in again.stdout, again.stdout
     results, summary = lab.probe([{"src": "outsider", "dst": HOST, "proto": "tcp", "port": 22, "expect": "refused"},
-                                  {"src": "xencenter", "dst": HOST, "proto": "tcp", "port": 22, "expect": "open"}])
+                                  {"src": "xencenter", "dst": HOST, "proto": "tcp", "port": 22, "expect": "open"},
+                                  {"src": "controller", "dst": HOST, "proto": "tcp", "port": 22, "expect": "open"}])
     assert summary["mismatches"] == 0, results
