@@ -53,7 +53,7 @@ def in_ns(argv, data=None):
 
 
 def peers(n):
-    return ["10.%d.%d.%d" % (200, i // 250, i % 250 + 1) for i in range(n)]
+    return ["198.18.%d.%d" % (i // 250, i % 250 + 1) for i in range(n)]  # the lab range, never 10/8
 
 
 def engine_apply(n):
@@ -63,8 +63,10 @@ def engine_apply(n):
     in_ns(["iptables-restore"], STOCK)
     started = time.monotonic()
     plan = planner.build_plan(["pool_host"], pool_peers=peers(n), clustered=True, features=["ha"],
-                              peers={"xencenter": ["10.201.0.1"], "api_client": ["10.202.0.0/24"]})
-    result = Transaction(IptablesBackend(in_ns, [4], persist=False), plan).run()
+                              peers={"xencenter": ["198.19.0.1"], "api_client": ["198.19.2.0/24"]})
+    # persist=False in both: the namespace has no mount namespace of its own, so a save would write
+    # the machine's /etc.
+    result = Transaction(IptablesBackend(in_ns, [4], persist=False), plan, persist=False).run()
     elapsed = time.monotonic() - started
     assert result["changed"], result
     return elapsed, result["rule_count"][4]

@@ -17,8 +17,11 @@ __metaclass__ = type
 
 import hashlib
 import json
+import os
+import time
 
 from ansible import constants as C
+from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
@@ -29,7 +32,7 @@ ACTION_ONLY = ("from_inventory", "expect_components", "refresh")
 SSH_TRANSPORTS = ("ssh", "paramiko", "paramiko_ssh")
 # Module results kept in the portmatrix_result fact (the drift playbook reads it).
 RESULT_KEYS = ("changed", "failed", "msg", "backend", "drift", "unsaved", "rules_added", "rules_removed",
-               "rule_count", "persisted")
+               "rule_count", "persisted", "confirm", "rolled_back")
 
 
 class ActionModule(ActionBase):
@@ -83,11 +86,60 @@ class ActionModule(ActionBase):
                 module_args.get("guard_sources") or [], call, module_args.get("guard_port"))
 
         module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        if module_result.get("confirm") and not module_result.get("failed") and not check_mode:
+            module_result = self._confirm(module_args, module_result, task_vars)
         result.update(module_result)
         summary = dict((k, module_result[k]) for k in RESULT_KEYS if k in module_result)
         summary.update(run=C.DEFAULT_LOCAL_TMP, digest=digest, managed=True, check_mode=check_mode)
         result["ansible_facts"] = {"portmatrix_result": summary}
         return result
+
+    # ---- commit confirmed ----------------------------------------------------------------
+    def _confirm(self, module_args, applied, task_vars):
+        """The change is armed to roll back by itself on the host; only a NEW connection from
+        the controller may confirm it (an open, multiplexed one survives a firewall that
+        refuses new connections).  The confirming run also writes the saved rules."""
+        armed = applied["confirm"]
+        returned = time.time()  # the host armed its rollback just before this
+        delay = float(os.environ.get("PORTMATRIX_CONFIRM_DELAY_FOR_TESTS") or 0)
+        if delay:  # tests only: stands for a controller that dies or hangs after the change
+            time.sleep(delay)
+        # the backend the change was made with: the confirming run detects nothing again
+        args = dict(module_args, confirm_token=armed["token"], backend=applied.get("backend", "auto"))
+        started = time.time()
+        confirmed, error = self._confirm_once(args, task_vars)
+        if confirmed is None:
+            # The host puts the old rules back by itself at its deadline: wait for that, then look.
+            time.sleep(max(0.0, float(armed["timeout"]) - (time.time() - returned)) + 3)
+            confirmed, later = self._confirm_once(args, task_vars)
+            if confirmed is None:
+                return dict(applied, failed=True, confirmed=False, msg=(
+                    "the change could not be confirmed: no new connection to the host after it (%s); the host was to "
+                    "roll back by itself %ss after the change, but it is still unreachable (%s)"
+                    % (error, armed["timeout"], later)))
+            if confirmed.get("rolled_back"):
+                confirmed["msg"] = ("the change was rolled back: the controller could not open a new connection to "
+                                    "the host after it (%s), so the host put its previous rules back by itself after "
+                                    "%ss. %s" % (error, armed["timeout"], confirmed.get("msg", "")))
+        result = dict(applied)
+        result.update(confirmed)
+        result["confirm"] = dict(armed, confirmed=bool(confirmed.get("confirmed")),
+                                 seconds=round(time.time() - started, 3))
+        return result
+
+    def _confirm_once(self, args, task_vars):
+        """(module result, None), or (None, why) when no new connection could be opened."""
+        try:
+            self._connection.reset()  # close the multiplexed connection: the next one is new
+        except Exception as exc:  # pylint: disable=broad-except
+            return None, "could not close the previous connection: %s" % exc
+        try:
+            result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            return None, str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed"
+        if result.get("unreachable"):
+            return None, result.get("msg", "unreachable")
+        return result, None
 
     # ---- the SSH guard -------------------------------------------------------------------
     def _guard(self, sources, call, port):

@@ -32,11 +32,14 @@ def line_changes(now, want):
 
 class Transaction:
 
-    def __init__(self, backend, plan, check_mode=False, persist=True):
+    def __init__(self, backend, plan, check_mode=False, persist=True, arm=None):
         self.backend = backend
         self.plan = plan
         self.check_mode = check_mode
         self.persist = persist
+        # arm(steps) -> confirm info: commit confirmed (confirm.py). The running rules change now;
+        # the saved ones only when a new connection confirms (confirmed()).
+        self.arm = arm
 
     def _compare(self, state):
         now, want = self.backend.views(state, self.plan)
@@ -80,8 +83,11 @@ class Transaction:
         # Whatever fails from here on, the owned scope goes back to what it is now: a host is never
         # left half-changed, or running rules that the next boot would not bring back.
         steps = self.backend.snapshot(current)
+        armed = self.arm is not None and running_drift
         try:
-            self._change(current, running_drift, result)
+            self._change(current, running_drift, result, persist=self.persist and not armed)
+            if armed:
+                result["confirm"] = self.arm(steps)
         except Exception as exc:
             errors = restore.run_steps(steps, run=restore.adapt(self.backend.run))
             raise TransactionError("%s; %s" % (exc, (
@@ -89,7 +95,25 @@ class Transaction:
                 "putting the owned %s scope back as it was ALSO FAILED: %s" % (self.backend.name, "; ".join(errors)))))
         return result
 
-    def _change(self, current, drift, result):
+    def confirmed(self, steps):
+        """The confirming run: the running rules must still be the plan; write the saved rules.
+        Should saving fail, the running rules go back to before the change (steps)."""
+        current = self.backend.read()
+        now, want, added, removed = self._compare(current)
+        if now != want:
+            raise TransactionError("the %s rules changed between the change and its confirmation: missing %s, "
+                                   "unexpected %s; run again" % (self.backend.name, added, removed))
+        result = {"changed": True, "confirmed": True, "persisted": False, "backend": self.backend.name}
+        try:
+            self._change(current, False, result, persist=self.persist and self._saved_drift())
+        except Exception as exc:
+            errors = restore.run_steps(steps, run=restore.adapt(self.backend.run))
+            raise TransactionError("%s; %s" % (exc, (
+                "the running %s rules were put back as they were before the change" % self.backend.name
+                if not errors else "putting them back ALSO FAILED: %s" % "; ".join(errors))))
+        return result
+
+    def _change(self, current, drift, result, persist=True):
         if drift:
             self.backend.write(current, self.plan)
             after_now, after_want, still_added, still_removed = self._compare(self.backend.read())
@@ -97,7 +121,7 @@ class Transaction:
                 raise TransactionError(
                     "the %s state read back after the change differs from the plan: missing %s, unexpected %s"
                     % (self.backend.name, still_added, still_removed))
-        if self.persist:
+        if persist:
             self.backend.save(self.plan)
             result["persisted"] = True
             if self._saved_drift():

@@ -168,6 +168,24 @@ options:
       - The SSH port the guard accepts O(guard_sources) on. The action plugin takes it from the connection.
     type: int
     default: 22
+  confirm_timeout:
+    description:
+      - Commit confirmed. A change of the running rules puts itself back after this many seconds unless the
+        controller confirms it from a NEW connection (the action plugin does, at once, after closing its
+        multiplexed connection). The saved rules are written only with the confirmation, so a reboot inside
+        the window comes back with the rules of before.
+      - If the controller cannot connect again (the change cut it off, for example strict mode without the
+        SSH guard) or dies, the host puts its previous owned scope back by itself; the task then fails with
+        a message saying the change was rolled back and why.
+      - V(0) applies without confirmation. Check mode never arms anything.
+      - With firewalld the permanent configuration is what a reload applies, so the new one is in place during
+        the window; the rollback restores the previous files and reloads.
+    type: int
+    default: 60
+  confirm_token:
+    description:
+      - Internal, set by the action plugin on its confirming run; do not set it.
+    type: str
   from_inventory:
     description:
       - Work out every argument from the inventory on the controller, with the engine of the collection.
@@ -332,6 +350,15 @@ rule_count:
   returned: always
   type: dict
   sample: {"4": 12, "6": 9}
+confirm:
+  description: The commit-confirmed window of this change (token, timeout in seconds, deadline as a UNIX time,
+    and from the action plugin whether it was confirmed and how long the confirmation took).
+  returned: when the running rules changed and O(confirm_timeout) is not 0
+  type: dict
+rolled_back:
+  description: True when the change was not confirmed in time and the host put its previous rules back.
+  returned: when it happened
+  type: bool
 persisted:
   description: True when the rules were saved for reboot in this run.
   returned: always
@@ -350,10 +377,11 @@ plan:
 """
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, planner, restore
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, expected_reasons
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.nftables import NftablesBackend, Ruleset
@@ -381,6 +409,8 @@ ARGUMENT_SPEC = dict(
     ssh_guard=dict(type="bool", default=True),
     guard_sources=dict(type="list", elements="str", default=[]),
     guard_port=dict(type="int", default=22),
+    confirm_timeout=dict(type="int", default=60),
+    confirm_token=dict(type="str", no_log=False),
     # Consumed by the action plugin on the controller; accepted here so the module
     # documents them and ignores them.
     from_inventory=dict(type="bool", default=False),
@@ -437,6 +467,25 @@ def choose_backend(module, run, state, persist):
     return IptablesBackend(run, families, state=state, persist=persist)
 
 
+def confirm_change(module, run, plan, params):
+    """The confirming run (from a new connection): stop the rollback, then write the saved rules.
+    The action plugin passes the backend the change was made with, so nothing is detected again,
+    and with firewalld (whose permanent files are already in place) nothing else is done."""
+    with restore.host_lock():
+        settled = confirm.settle(params["confirm_token"])
+        if "rolled_back" in settled:
+            done = settled["rolled_back"]
+            module.fail_json(msg="the change was rolled back at %s, %ss after it: no confirmation came%s" % (
+                time.strftime("%H:%M:%S", time.localtime(done["rolled_back_at"])), done["timeout"],
+                "; the rollback reported errors: %s" % "; ".join(done["errors"]) if done["errors"] else ""),
+                rolled_back=True, rollback=done, changed=True)
+        if not params["persist"] or params["backend"] == "firewalld":
+            module.exit_json(changed=True, confirmed=True, persisted=False)
+        backend = choose_backend(module, run, params["state"], params["persist"])
+        backend.validate(module.get_bin_path)
+        module.exit_json(**Transaction(backend, plan, persist=True).confirmed(settled["steps"]))
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
@@ -468,16 +517,24 @@ def main():
     except planner.PlanError as exc:
         module.fail_json(msg=str(exc))
 
+    if params["confirm_timeout"] < 0:
+        module.fail_json(msg="confirm_timeout is a number of seconds, 0 to apply without confirmation")
     try:
+        if params["confirm_token"]:
+            confirm_change(module, run, plan, params)
         backend = choose_backend(module, run, state, params["persist"])
         # One run at a time per host, from the first read to the last write.
-        with restore.host_lock():
+        with restore.host_lock() as lock:
             backend.validate(module.get_bin_path)
             if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
                 raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
                                     "(no ip6tables-restore, or IPv6 disabled)")
-            result = Transaction(backend, plan, check_mode=module.check_mode,
-                                 persist=params["persist"] and backend.name != "firewalld").run()
+            persist = params["persist"] and backend.name != "firewalld"
+            arm = None
+            if params["confirm_timeout"] and not module.check_mode:
+                def arm(steps):
+                    return confirm.arm(steps, params["confirm_timeout"], lock.name)
+            result = Transaction(backend, plan, check_mode=module.check_mode, persist=persist, arm=arm).run()
     except RuntimeError as exc:  # the backends' and the transaction's errors, a lock not obtained
         module.fail_json(msg=str(exc))
 

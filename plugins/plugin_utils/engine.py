@@ -311,6 +311,7 @@ def host_call(estate, host, values):
         ("extra_rules", extra),
         ("backend", values["portmatrix_firewall_backend"]),
         ("persist", values["portmatrix_firewall_persist"]),
+        ("confirm_timeout", values["portmatrix_confirm_timeout"]),
     ])
     if strict:
         args["public_ports"] = []

@@ -98,6 +98,10 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
     Setting("portmatrix_extra_rules", "extra_rules", [], "host",
             "Further flows to this host, as the firewall_rules module's C(extra_rules) (name, sources, protocol, "
             "ports), in the same atomic change."),
+    Setting("portmatrix_confirm_timeout", "seconds", 60, "host",
+            "Commit confirmed: a change of the running rules puts itself back after this many seconds unless the "
+            "controller confirms it from a new connection; the saved rules are written only then. V(0) applies "
+            "without confirmation."),
     Setting("portmatrix_controllers", "addresses", [], "host",
             "Addresses or networks of every controller that runs the collection (AWX/AAP execution nodes, "
             "bastions). Their SSH is always accepted (the SSH guard), so that a run from another one is not "
@@ -291,10 +295,16 @@ def _extra_rules(value, name):
     return checked
 
 
+def _seconds(value, name):
+    if isinstance(value, bool) or not str(value).strip().isdigit() or int(str(value).strip()) > 3600:
+        raise _Bad("must be a whole number of seconds from 0 to 3600, got %s" % _type_name(value))
+    return int(str(value).strip())
+
+
 _CHECKS = {
     "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
     "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
-    "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules,
+    "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules, "seconds": _seconds,
 }
 
 

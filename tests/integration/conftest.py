@@ -78,16 +78,21 @@ class Runner:
         self.collections = collections
         self.ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
 
-    def __call__(self, host, args, check=False, diff=False, expect_failure=False):
+    def argv(self, host, args, check=False, diff=False):
         argv = [self.ansible, host, "-i", self.lab.inventory_path, "-m", "portmatrix.xenserver.firewall_rules",
                 "-a", json.dumps(args)]
         argv += ["--check"] if check else []
         argv += ["--diff"] if diff else []
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_STDOUT_CALLBACK="minimal",
-                   ANSIBLE_HOST_KEY_CHECKING="False",
-                   ANSIBLE_PYTHON_INTERPRETER="auto_silent", ANSIBLE_NOCOLOR="1")
-        done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                              env=env, timeout=180, check=False)
+        return argv
+
+    def env(self, **extra):
+        return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_STDOUT_CALLBACK="minimal",
+                    ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PYTHON_INTERPRETER="auto_silent", ANSIBLE_NOCOLOR="1",
+                    **extra)
+
+    def __call__(self, host, args, check=False, diff=False, expect_failure=False):
+        done = subprocess.run(self.argv(host, args, check, diff), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, env=self.env(), timeout=180, check=False)
         # minimal callback (builtin in every ansible-core): "host | STATUS => {json}"
         try:
             head, body = done.stdout.split("=> ", 1)

@@ -187,7 +187,7 @@ def test_bad_input_changes_nothing(lab, run_module):
         ({"components": ["pool_host"], "features": ["hа"]}, "unknown feature"),
         ({"components": ["pool_host"], "pool_peers": ["pool-a1.example.invalid"]}, "is not an IPv4/IPv6"),
         ({"components": ["pool_host"], "peers": {"xencenter": ["198.18.77.300"]}}, "peers.xencenter"),
-        ({"components": ["pool_host"], "extra_rules": [{"name": "x", "sources": ["10.0.0.1"], "ports": [70000]}]}, "bad port"),
+        ({"components": ["pool_host"], "extra_rules": [{"name": "x", "sources": ["198.18.77.200"], "ports": [70000]}]}, "bad port"),
         ({"components": ["pool_host"], "backend": "firewalld"}, "firewalld is not running"),
     ]
     for args, message in cases:

@@ -52,9 +52,10 @@ def test_unmanaged_filer_is_never_contacted_and_its_files_stay(lab, run_playbook
         done = run_playbook(playbook, "-l", "filer,pool-b1", *args, inventories=[unmanaged])
         assert_ok(done)
         assert "filer" in done.stdout
-        # A role include printed argument validation and about 7 skipped tasks per host.
-        assert done.stdout.count("skipping: [pool-b1]") <= 1, done.stdout
-        assert done.stdout.count("Validating arguments") <= 1, done.stdout
+        if playbook.endswith(".site"):
+            # A role include printed argument validation and about 7 skipped tasks per host.
+            assert done.stdout.count("skipping: [pool-b1]") <= 1, done.stdout
+            assert done.stdout.count("Validating arguments") <= 1, done.stdout
     assert dict((path, digest(lab, "filer", path)) for path in NFS_FILES) == files
     assert lab.exec("filer", ["firewall-cmd", "--list-all-zones"], check=True).stdout == zones
     assert "pmx" not in lab.exec("filer", ["firewall-cmd", "--get-policies"], check=True).stdout
