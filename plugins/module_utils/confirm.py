@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import errno
 import json
 import os
@@ -196,6 +197,26 @@ def settle(token, state_dir=STATE_DIR):
         return {"rolled_back": done}
     raise ConfirmError("no change is waiting for confirmation %s on this host (rebooted, or confirmed already)"
                        % token)
+
+
+def pending(state_dir=STATE_DIR):
+    """Changes waiting for their confirmation on this host."""
+    return [name for name in leftovers(state_dir) if name.endswith(".pending")]
+
+
+@contextlib.contextmanager
+def settled_lock(lock, timeout, state_dir=STATE_DIR):
+    """The host's lock (a context manager factory, restore.host_lock), held only when no other
+    run's change waits for its confirmation: such a change is confirmed or rolled back within its
+    window, and a run in between would see its unsaved rules as drift and save them. After
+    timeout seconds the lock is taken whatever is pending."""
+    deadline = time.time() + timeout
+    while True:
+        with lock() as handle:
+            if not pending(state_dir) or time.time() >= deadline:
+                yield handle
+                return
+        time.sleep(0.5)
 
 
 def leftovers(state_dir=STATE_DIR):

@@ -230,6 +230,45 @@ def parse_info(text):
     return info
 
 
+# What a zone holds at runtime that others change without --permanent (xapi on XenServer 9
+# adds and removes its services that way): firewall-cmd's key -> its --add-/--remove- option.
+ZONE_ITEMS = (("services", "service"), ("ports", "port"), ("protocols", "protocol"),
+              ("source-ports", "source-port"), ("icmp-blocks", "icmp-block"))
+
+
+def parse_zones(text):
+    """firewall-cmd [--permanent] --list-all-zones -> {zone: {key: set of items, "rich rules": set}}."""
+    zones, zone, key = {}, None, None
+    for raw in text.splitlines():
+        if raw and not raw[0].isspace():
+            zone = zones.setdefault(raw.split()[0], {"rich rules": set()})
+            continue
+        if zone is None or not raw.strip():
+            continue
+        if raw.startswith("\t") or raw.startswith("        "):
+            if key == "rich rules":
+                zone["rich rules"].add(raw.strip())
+            continue
+        key, _sep, value = raw.strip().partition(":")
+        if key != "rich rules":
+            zone[key] = set(value.split())
+    return zones
+
+
+def runtime_only_commands(runtime, permanent):
+    """firewall-cmd argument lists that put back, after a reload (runtime = permanent), what the
+    zones held at runtime only, and take out what they lacked at runtime only."""
+    commands = []
+    for zone in sorted(runtime):
+        now, saved = runtime[zone], permanent.get(zone, {})
+        for key, option in ZONE_ITEMS + (("rich rules", "rich-rule"),):
+            for value in sorted(now.get(key, set()) - saved.get(key, set())):
+                commands.append(["--zone=%s" % zone, "--add-%s=%s" % (option, value)])
+            for value in sorted(saved.get(key, set()) - now.get(key, set())):
+                commands.append(["--zone=%s" % zone, "--remove-%s=%s" % (option, value)])
+    return commands
+
+
 class FirewalldBackend:
     name = "firewalld"
 
@@ -330,7 +369,21 @@ class FirewalldBackend:
         if rc != 0:
             # The transaction puts the old files back: a config firewalld refuses never waits for a reload.
             raise FirewalldError("firewall-cmd --check-config refused the new configuration: %s" % (err or out).strip())
+        self.reload()
+
+    def runtime_only(self):
+        """What the zones hold (or lack) at runtime only, as firewall-cmd argument lists."""
+        return runtime_only_commands(parse_zones(self._cmd("--list-all-zones")),
+                                     parse_zones(self._cmd("--permanent", "--list-all-zones")))
+
+    def reload(self):
+        """firewall-cmd --reload, which makes runtime equal to permanent, then the zones' runtime-only
+        state as it was: a reload must not undo what others changed at runtime only (xapi on
+        XenServer 9 adds and removes its services without --permanent)."""
+        kept = self.runtime_only()
         self._cmd("--reload")
+        for args in kept:
+            self._cmd(*args)
 
     # --- safety ---
     def snapshot(self, current=None):
@@ -343,6 +396,8 @@ class FirewalldBackend:
                          for path, text in found.items() if path.startswith(kind + "/"))
             steps.append({"sync": os.path.join(self.config_dir, kind), "prefix": PREFIX, "suffix": ".xml", "files": files})
         steps.append({"run": [self.firewall_cmd, "--reload"]})
+        # the zones' runtime-only state, which the reload undoes, as it is now (see reload())
+        steps.extend({"run": [self.firewall_cmd] + args} for args in self.runtime_only())
         return steps
 
     # Permanent equals runtime after every write: nothing else to save.

@@ -109,8 +109,9 @@ class Transaction:
         except Exception as exc:
             errors = restore.run_steps(steps, run=restore.adapt(self.backend.run))
             raise TransactionError("%s; %s" % (exc, (
-                "the running %s rules were put back as they were before the change" % self.backend.name
-                if not errors else "putting them back ALSO FAILED: %s" % "; ".join(errors))))
+                "the owned %s scope was put back as it was before this run (the change it confirmed included)"
+                % self.backend.name if not errors else
+                "putting the owned %s scope back as it was ALSO FAILED: %s" % (self.backend.name, "; ".join(errors)))))
         return result
 
     def _change(self, current, drift, result, persist=True):

@@ -523,8 +523,9 @@ def main():
         if params["confirm_token"]:
             confirm_change(module, run, plan, params)
         backend = choose_backend(module, run, state, params["persist"])
-        # One run at a time per host, from the first read to the last write.
-        with restore.host_lock() as lock:
+        # One run at a time per host, from the first read to the last write, and none while another
+        # run's change waits for its confirmation.
+        with confirm.settled_lock(restore.host_lock, restore.LOCK_TIMEOUT) as lock:
             backend.validate(module.get_bin_path)
             if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
                 raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "

@@ -144,3 +144,12 @@ def test_xenserver9_dom0_on_firewalld_enforced_and_xapi_services_left_alone(lab,
     lab.exec(host, ["xe", "host-param-set", "uuid=%s" % uuid, "https-only=true"], check=True)
     probe(lab, [flow("outsider", host, "tcp", 80, "refused"), flow("apiclient", host, "tcp", 443, "open")])
     assert run_module(host, args, check=True)["changed"] is False
+    # xapi changes its services at runtime only; a change of ours reloads firewalld, which must not undo them
+    lab.exec(host, ["firewall-cmd", "--zone=public", "--remove-service=nbd"], check=True)  # as xapi does, NBD off
+    runtime_before = zones()[0]
+    assert "xapi-insecure" not in runtime_before.split("services:")[1].split("\n")[0]
+    changed = run_module(host, dict(args, features=["ha"]))  # 694/udp between members: a reload
+    assert changed["changed"]
+    assert zones()[0] == runtime_before                      # xapi's runtime-only state is as it was
+    probe(lab, [flow("outsider", host, "tcp", 80, "refused"), flow("pool-c2", host, "udp", 694, "open"),
+                flow("outsider", host, "tcp", 10809, "refused")])

@@ -162,3 +162,27 @@ def test_flows_with_a_relative_directory_writes_where_the_user_is(lab, run_playb
         data = json.load(handle)
     assert ["pool-a2", "pool-a1", "tcp", [80, 443, 8892, 21064], ["pool_management_api", "clustering_tcp"]] \
         in data["pairs"]
+
+
+def test_rollout_stops_a_bad_plan_after_one_host_per_pool(lab, run_playbook):
+    """A bad plan must never reach more than one host of a pool: canary first, then waves of at most
+    one host per pool, and the run stops at the first host that fails."""
+    pools = ["pool-a1", "pool-a2", "pool-a3", "pool-b1", "pool-c1", "pool-c2"]
+    lab.reset(pools)
+
+    def firewall(host):
+        return lab.exec(host, ["sh", "-c", "iptables-save -t filter 2>/dev/null | grep -v '^#' | sed -E 's/\\[[0-9:]+\\]//'; "
+                                           "nft -s list ruleset | sha256sum"], check=True).stdout
+    stock = dict((h, firewall(h)) for h in pools)
+    # pool-a2 and pool-a3 (one pool) get a plan that fails on the host: no firewalld runs there
+    bad = host_vars_file(lab, "bad-plan", dict((h, {"portmatrix_firewall_backend": "firewalld"})
+                                                for h in ("pool-a2", "pool-a3")))
+    done = run_playbook("portmatrix.xenserver.site", "-l", "pool_hosts", inventories=[bad])
+    assert done.returncode != 0
+    assert re.findall(r"fatal: \[(pool-[a-z0-9]+)\]", done.stdout) == ["pool-a2"], done.stdout[-3000:]
+    assert "[pool-a3]" not in done.stdout and firewall("pool-a3") == stock["pool-a3"]  # never reached
+    batches = done.stdout.split("PLAY [Open exactly")[1:]
+    assert set(re.findall(r"(?:ok|changed): \[(pool-[a-z0-9]+)\]", batches[0])) == {"pool-a1"}  # the canary, alone
+    assert firewall("pool-a1") != stock["pool-a1"]
+    assert len(batches) == 2  # the canary's batch and the first wave: then the run stopped
+    lab.reset(pools)

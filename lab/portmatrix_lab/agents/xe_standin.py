@@ -106,11 +106,11 @@ def firewall_cmd(args):
 
 
 def set_services(state, names, enabled):
-    """xapi's Firewalld.update_firewall_status: add or remove services in the zone (here
-    runtime and permanent; xapi itself changes the runtime only, see lab/README.md)."""
+    """xapi's Firewalld.update_firewall_status: add or remove services in the zone, at runtime
+    only, as xapi does (it puts them back through update-xapi-firewalld.service after firewalld
+    starts; the lab has no such unit). A firewall tool that reloads firewalld must keep them."""
     option = '--add-service=' if enabled else '--remove-service='
-    for scope in ([], ['--permanent']):
-        firewall_cmd(scope + ['--zone=' + state['zone']] + [option + name for name in names])
+    firewall_cmd(['--zone=' + state['zone']] + [option + name for name in names])
     kept = set(state['xapi_services']) | set(names) if enabled else set(state['xapi_services']) - set(names)
     state['xapi_services'] = [name for name in XAPI_SERVICES if name in kept]
 

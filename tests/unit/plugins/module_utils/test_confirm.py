@@ -77,3 +77,19 @@ def test_a_waiter_that_cannot_start_is_an_error(places):
         confirm.arm(steps_back_to(target, "old rules\n"), 5, lock, python="/nonexistent/python", state_dir=state)
     assert "cannot start the rollback waiter" in str(err.value)
     assert confirm.leftovers(state) == []
+
+
+def test_a_run_waits_while_another_change_waits_for_its_confirmation(places):
+    state, target, lock = places
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+
+    def host_lock():
+        return restore.host_lock(lock, 5)
+    armed = confirm.arm(steps_back_to(target, "old rules\n"), 1, lock, state_dir=state)
+    started = time.time()
+    with confirm.settled_lock(host_lock, 20, state_dir=state):
+        waited = time.time() - started
+        assert confirm.pending(state) == []          # the other change was settled (here: rolled back)
+    assert 0.9 <= waited < 10, waited
+    assert open(target).read() == "old rules\n"
+    confirm.settle(armed["token"], state_dir=state)

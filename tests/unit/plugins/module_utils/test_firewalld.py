@@ -66,3 +66,41 @@ def test_rendered_files_read_as_the_runtime_lines_and_edits_show_as_rules():
 def test_runtime_lines_absent_is_empty():
     assert firewalld.runtime_lines(PLAN, state="absent") == []
     assert firewalld.runtime_lines(PLAN)[0].startswith("policy pmx-input: target CONTINUE priority -100")
+
+
+ZONES_RUNTIME = """block
+  target: %%REJECT%%
+  services:
+  rich rules:
+public (active)
+  target: default
+  icmp-block-inversion: no
+  interfaces: xenbr0
+  sources:
+  services: dhcpv6-client https nbd ssh xenha
+  ports: 8080/tcp
+  protocols:
+  forward: yes
+  masquerade: no
+  forward-ports:
+  source-ports:
+  icmp-blocks:
+  rich rules:
+\trule family="ipv4" source address="198.18.77.7" reject
+"""
+ZONES_PERMANENT = ZONES_RUNTIME.replace("https nbd ssh xenha", "https ssh xapi-insecure xenha").replace(
+    "ports: 8080/tcp", "ports: ").replace('\trule family="ipv4" source address="198.18.77.7" reject\n', "")
+
+
+def test_a_reload_keeps_what_others_changed_at_runtime_only():
+    # xapi on XenServer 9 adds nbd and removes xapi-insecure (https-only) without --permanent
+    commands = firewalld.runtime_only_commands(firewalld.parse_zones(ZONES_RUNTIME),
+                                               firewalld.parse_zones(ZONES_PERMANENT))
+    assert commands == [
+        ["--zone=public", "--add-service=nbd"],
+        ["--zone=public", "--remove-service=xapi-insecure"],
+        ["--zone=public", "--add-port=8080/tcp"],
+        ["--zone=public", '--add-rich-rule=rule family="ipv4" source address="198.18.77.7" reject'],
+    ]
+    assert firewalld.runtime_only_commands(firewalld.parse_zones(ZONES_RUNTIME),
+                                           firewalld.parse_zones(ZONES_RUNTIME)) == []

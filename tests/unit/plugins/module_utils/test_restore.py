@@ -157,6 +157,9 @@ def test_firewalld_snapshot_restores_owned_files_and_reloads(tmp_path):
         (tmp_path / path).write_text(text)
     before = dict((p, (tmp_path / p).read_text()) for p in ("ipsets/pmx-pool-host-4.xml", "policies/pmx-input.xml"))
     steps = fwd.snapshot()
+    # the snapshot read the zones' runtime and permanent state (to keep runtime-only changes)
+    assert calls == [["/usr/bin/firewall-cmd", "--list-all-zones"], ["/usr/bin/firewall-cmd", "--permanent", "--list-all-zones"]]
+    del calls[:]
     (tmp_path / "ipsets" / "pmx-pool-host-4.xml").unlink()
     (tmp_path / "ipsets" / "pmx-pool-host-6.xml").write_text(u"<ipset/>")
     (tmp_path / "policies" / "pmx-input.xml").write_text(u"<policy/>")
