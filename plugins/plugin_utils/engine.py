@@ -8,12 +8,16 @@ groups and each host's variables, this module does the rest, once per play.
 
 - build_estate(): who plays what (groups -> components), each host's pool and addresses
   (names resolved here), who is managed; every problem of every host at once.
-- host_call(): one host's firewall_rules arguments from the estate and its settings.
-- flows(): the concrete flows (source host, destination host, protocol, port).
-- merged_flows(): the same per (source group, destination group, protocol, ports), for
-  perimeter change requests.
+- host_call() / plan_hosts(): each host's firewall_rules arguments, checked as the module
+  will plan them.
+- destination_flows(): every flow into every destination with its source hosts (shared,
+  not copied); pairs() expands them to (source host, destination host, protocol) as the
+  flows playbook streams them out; merged_flows(): per (source group, destination group,
+  protocol, ports), for perimeter change requests; outbound_flows(): by DNS name.
+- rollout(): batches in which a bad plan reaches at most one host per pool.
 
-Everything is linear in hosts: peers per component and pool members are indexed once.
+Everything but the per-pair expansion is linear in hosts: peers per component and pool
+members are indexed once.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -455,22 +459,6 @@ def pairs(estate, calls, dest_flows=None):
             for src in f.sources:
                 if src != dst:
                     yield Pair(src, f.src_component, dst, f.dst_component, f.proto, ports, flow_ids, purpose, None)
-
-
-def pair_rows(estate, calls, dest_flows=None):
-    """pairs() as plain rows (JSON-ready dicts)."""
-    rows = []
-    for p in pairs(estate, calls, dest_flows):
-        src, dst = estate.hosts.get(p.src), estate.hosts.get(p.dst)
-        rows.append({
-            "src": p.src, "src_component": p.src_component,
-            "src_addresses": list(src.addresses) if src else list(p.addresses),
-            "src_windows": bool(src and src.windows),
-            "dst": p.dst, "dst_component": p.dst_component, "dst_addresses": list(dst.addresses) if dst else [],
-            "dst_managed": bool(calls[p.dst]["manage"]), "proto": p.proto, "ports": list(p.ports),
-            "flows": list(p.flows), "purpose": p.purpose,
-        })
-    return rows
 
 
 def merged_flows(estate, calls, dest_flows=None):

@@ -7,9 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import io
+import json
+
 import pytest
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, flows_output, settings
 
 NAMES = {"dc.example.test": ["192.0.2.53", "2001:db8::53"], "nas.example.test": ["192.0.2.40"]}
 
@@ -163,10 +166,27 @@ def test_warnings_for_unpooled_hosts_and_lonely_clustered_pools():
     assert any("'pool_x', which no pool host is in" in w for w in e.warnings)
 
 
+def pair_files(the_estate, calls):
+    """engine.pairs() written as the flows playbook writes them; flows.json read back as rows."""
+    csv_file, json_file, md_file = io.StringIO(), io.StringIO(), io.StringIO()
+    managed = dict((h, c["manage"]) for h, c in calls.items())
+    count = flows_output.write_pairs(engine.pairs(the_estate, calls), the_estate.hosts, managed,
+                                     csv_file, json_file, md_file)
+    data = json.loads(json_file.getvalue())
+    hosts = data["hosts"]
+    rows = [{"src": src, "dst": dst, "proto": proto, "ports": ports, "flows": flows,
+             "src_addresses": hosts[src]["addresses"] if src else data["extra_rule_sources"][flows[0]],
+             "dst_addresses": hosts[dst]["addresses"], "dst_managed": hosts[dst]["managed"]}
+            for src, dst, proto, ports, flows in data["pairs"]]
+    assert count == len(rows) == len(csv_file.getvalue().splitlines()) - 1  # the CSV: a header, a line a pair
+    assert md_file.getvalue().count("\n| ") >= count
+    return rows
+
+
 def test_flows_and_merged_view():
     e = estate(GROUPS, HOSTS, {"portmatrix_clustered_pools": ["pool_a"]})
     calls = engine.plan_hosts(e, dict((h, {}) for h in ["a1", "a2", "a3", "b1", "nas", "lic", "xc", "dc"]))
-    rows = engine.pair_rows(e, calls)
+    rows = pair_files(e, calls)
     keys = set((r["src"], r["dst"], r["proto"], p) for r in rows for p in r["ports"])
     assert ("a2", "a1", "tcp", 21064) in keys                 # clustered pool
     assert ("b1", "a1", "tcp", 443) not in keys               # other pool
@@ -197,7 +217,7 @@ def test_extra_rule_flows_carry_their_addresses():
     e = estate(GROUPS, HOSTS)
     calls = engine.plan_hosts(e, {"lic": {"portmatrix_extra_rules": [
         {"name": "backup", "sources": ["198.51.100.0/24"], "ports": [10809, 10808]}]}})
-    extra = [r for r in engine.pair_rows(e, calls) if r["flows"] == ["extra:backup"]]
+    extra = [r for r in pair_files(e, calls) if r["flows"] == ["extra:backup"]]
     assert extra == [dict(extra[0], src="", src_addresses=["198.51.100.0/24"], ports=[10808, 10809])]
     merged = [m for m in engine.merged_flows(e, calls) if m["flows"] == ["extra:backup"]]
     assert merged[0]["source_group"] == "(extra rule backup)" and merged[0]["sources"] == ["198.51.100.0/24"]
