@@ -181,6 +181,8 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(collections.OrderedDict, lambda dumper, data: dumper.represent_dict(data.items()))
+# Ansible's strings are str subclasses (AnsibleUnsafeText), which SafeDumper refuses
+_Dumper.add_multi_representer(str, lambda dumper, data: dumper.represent_str(str(data)))
 
 
 def _dump(data):
@@ -203,7 +205,9 @@ def export(estate, dest_flows, zones=None, targets=None):
     for policy, items in by_policy.items():
         wanted = targets if targets else DEFAULT_TARGETS
         data = {"filters": [{
-            "header": {"comment": "Flows into %s. %s" % (policy[len("portmatrix-"):], header.strip()),
+            # one line of at most 128 bytes: what nftables takes as a chain's comment
+            "header": {"comment": ("portmatrix.xenserver: flows into %s, from the XenServer port matrix and the "
+                                   "inventory" % policy[len("portmatrix-"):])[:120],
                        "targets": collections.OrderedDict((t, str(o).replace("{policy}", policy))
                                                           for t, o in wanted.items())},
             "terms": [collections.OrderedDict([

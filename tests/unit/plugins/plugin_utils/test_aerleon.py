@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import sys
 
 import pytest
@@ -69,6 +70,19 @@ def test_networks_services_and_one_term_per_flow():
     assert not [t for t in pool if "POOL_B" in t["source-address"]]        # a pool of one has no pool flow
 
 
+class Unsafe(str):
+    """What Ansible's variables hold (AnsibleUnsafeText is a str subclass)."""
+
+
+def test_ansible_strings_are_written_as_plain_yaml():
+    e = estate({"pool_hosts": [Unsafe("a1"), Unsafe("a2")]},
+               {Unsafe("a1"): {"ansible_host": Unsafe("192.0.2.11"), "portmatrix_pool": Unsafe("p")},
+                Unsafe("a2"): {"ansible_host": Unsafe("192.0.2.12"), "portmatrix_pool": Unsafe("p")}})
+    calls = engine.plan_hosts(e, {"a1": {}, "a2": {}})
+    files = aerleon.export(e, engine.destination_flows(e, calls))
+    assert "comment: a1\n" in files[aerleon.NETWORKS_FILE] and "!!python" not in files[aerleon.NETWORKS_FILE]
+
+
 def test_zones_and_targets():
     _, _, files = the_export(zones={"storage": ["nfs_filer"], "services": ["license_server", "domain_controller"]},
                              targets={"nftables": "mixed forward"})
@@ -100,6 +114,8 @@ def test_aclgen_compiles_the_export_for_four_platforms(tmp_path):
             policy + ext for ext in (".acl", ".ipt", ".jcl", ".nft")]
     nft, ipt = out["portmatrix-license-server.nft"], out["portmatrix-license-server.ipt"]
     assert "type filter hook forward priority 0; policy drop;" in nft
+    comments = re.findall(r'comment "([^"]*)"', "".join(v for k, v in out.items() if k.endswith(".nft")))
+    assert comments and max(len(c) for c in comments) <= 128          # nft refuses longer ones
     assert "ip6 saddr 2001:db8::12/128 ip6 daddr 2001:db8::34/128 tcp dport 27000 ct state new accept" in nft
     assert "-p tcp --dport 7279 -s 192.0.2.11/32 -d 192.0.2.34/32" in ipt
     assert "permit tcp host 192.0.2.50 host 192.0.2.11 eq 22" in out["portmatrix-pool-host.acl"]
