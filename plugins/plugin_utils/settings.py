@@ -30,7 +30,8 @@ class SettingsError(ValueError):
 
 Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
 # kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
-# read from every host and required to agree), "host", or "flows" (read by the flows playbook only).
+# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows
+# and perimeter playbooks only, from the inventory or extra vars).
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
@@ -106,18 +107,23 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "Addresses or networks of every controller that runs the collection (AWX/AAP execution nodes, "
             "bastions). Their SSH is always accepted (the SSH guard), so that a run from another one is not "
             "drift. The address the current connection comes from is always added."),
-    Setting("portmatrix_flows_formats", "flows_formats", ["csv", "json", "md"], "flows",
+    Setting("portmatrix_flows_formats", "flows_formats", ["csv", "json", "md"], "playbook",
             "The flows playbook: the formats it writes, any of V(csv), V(json), V(md) (the flows and change-request "
             "files) and V(aerleon) (an Aerleon policy directory C(aerleon/) for the network team: "
             "docs/guides/network-team.md)."),
-    Setting("portmatrix_aerleon_zones", "aerleon_zones", {}, "flows",
+    Setting("portmatrix_aerleon_zones", "aerleon_zones", {}, "playbook",
             "The Aerleon export: zone name -> components whose flows go into one policy C(portmatrix-<zone>), for "
             "example V({storage: [nfs_filer, iscsi_target, smb_filer]}). A destination component in no zone gets a "
             "policy of its own."),
-    Setting("portmatrix_aerleon_targets", "aerleon_targets", {}, "flows",
+    Setting("portmatrix_aerleon_targets", "aerleon_targets", {}, "playbook",
             "The Aerleon export: the C(targets) of every policy's header, target -> options (C({policy}) is replaced "
             "by the policy's name). V({}) writes nftables C(mixed forward), speedway C(FORWARD DROP) (IPv4), juniper "
             "and cisco C({policy} mixed)."),
+    Setting("portmatrix_perimeter_policy", "str", None, "playbook",
+            "The perimeter playbook: the network team's Aerleon policy directory (C(def/) and C(policies/)) to check "
+            "against the flows of the inventory."),
+    Setting("portmatrix_perimeter_report", "str", None, "playbook",
+            "The perimeter playbook: also write its result to this path plus C(.json) and C(.txt)."),
 ])
 
 # Variables of earlier releases: a host that still sets one gets an error naming the new one.
@@ -140,7 +146,7 @@ RENAMED = collections.OrderedDict([
 
 ESTATE_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "estate")
 HOST_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "host")
-FLOWS_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "flows")
+FLOWS_SETTINGS = ("portmatrix_flows_formats", "portmatrix_aerleon_zones", "portmatrix_aerleon_targets")
 _MISSING = object()
 
 

@@ -30,14 +30,12 @@ NOT_IN_MATRIX = [("out", "pool1", "tcp", 443), ("out", "lic", "tcp", 27000), ("x
                  ("out", "filer", "udp", 2049)]
 
 
-def flows_playbook(collections, inventory, flows_dir, cwd):
+def playbook(collections, inventories, name, *args, **kwargs):
     binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR="1")
-    done = subprocess.run([binary, "-i", inventory, "portmatrix.xenserver.flows", "-e", "portmatrix_flows_dir=" + flows_dir],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env, cwd=cwd,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stdout
-    return done.stdout
+    argv = [binary] + [a for i in inventories for a in ("-i", i)] + ["portmatrix.xenserver." + name] + list(args)
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env,
+                          cwd=kwargs["cwd"], timeout=300, check=False)
 
 
 def crossing(router, flows_json):
@@ -87,7 +85,8 @@ def test_router_forwards_exactly_the_compiled_export(tmp_path, collections_path)
     inventory_path = str(tmp_path / "inventory.yml")
     with open(inventory_path, "w") as handle:
         yaml.safe_dump(inventory, handle)
-    flows_playbook(collections_path, inventory_path, "flows", str(tmp_path))
+    done = playbook(collections_path, [inventory_path], "flows", "-e", "portmatrix_flows_dir=flows", cwd=str(tmp_path))
+    assert done.returncode == 0, done.stdout
     flows_dir = str(tmp_path / "flows")
     assert sorted(os.listdir(flows_dir)) == ["aerleon", "change-request.json", "flows.json"]
     allowed = crossing(router, os.path.join(flows_dir, "flows.json"))
@@ -101,6 +100,10 @@ def test_router_forwards_exactly_the_compiled_export(tmp_path, collections_path)
         policy_dir = os.path.join(flows_dir, "aerleon")
         compile_and_load(router, policy_dir, str(tmp_path / "compiled"))
         assert not_as_expected(router, allowed + refused) == []
+        perimeter = ("perimeter", "-e", "portmatrix_perimeter_policy=" + policy_dir,
+                     "-e", "portmatrix_perimeter_report=perimeter")
+        done = playbook(collections_path, [inventory_path], *perimeter, cwd=str(tmp_path))
+        assert done.returncode == 0 and "0 missing, 0 extra" in done.stdout, done.stdout
 
         # the same without the license_checkout term: its flows, and only those, are refused
         path = os.path.join(policy_dir, "policies", "pol", ZONE_POLICY + ".yaml")
@@ -112,6 +115,14 @@ def test_router_forwards_exactly_the_compiled_export(tmp_path, collections_path)
         compile_and_load(router, policy_dir, str(tmp_path / "compiled-without"))
         assert not_as_expected(router, allowed + refused) == [
             (src, "lic", "tcp", 7279, family) for src in ("pool1", "pool2") for family in (4, 6)]
+        # the perimeter check says the same, read-only, and exits non-zero
+        done = playbook(collections_path, [inventory_path], *perimeter, cwd=str(tmp_path))
+        assert done.returncode != 0 and "4 missing, 0 extra" in done.stdout, done.stdout
+        with open(str(tmp_path / "perimeter.json")) as handle:
+            missing = json.load(handle)["missing"]
+        assert sorted((m["term"], m["destination"], m["port"]) for m in missing) == sorted(
+            ("portmatrix-lab-router/license-checkout", address, 7279) for address in
+            ("198.19.82.34/32", "fd00:82::34/128") for _ in (1, 2))
     finally:
         router.down()
     from portmatrix_lab.system import netns_list
@@ -123,11 +134,8 @@ def test_lab_inventory_export_compiles_for_four_platforms(lab, tmp_path, collect
     inventory = str(tmp_path / "formats.yml")
     with open(inventory, "w") as handle:
         yaml.safe_dump({"all": {"vars": {"portmatrix_flows_formats": ["aerleon"]}}}, handle)
-    binary = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR="1")
-    done = subprocess.run([binary, "-i", lab.inventory_path, "-i", inventory, "portmatrix.xenserver.flows",
-                           "-e", "portmatrix_flows_dir=flows"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          universal_newlines=True, env=env, cwd=str(tmp_path), timeout=300, check=False)
+    done = playbook(collections_path, [lab.inventory_path, inventory], "flows", "-e", "portmatrix_flows_dir=flows",
+                    cwd=str(tmp_path))
     assert done.returncode == 0, done.stdout
     assert os.listdir(str(tmp_path / "flows")) == ["aerleon"]
     files, problems = compile_policies(str(tmp_path / "flows" / "aerleon"), str(tmp_path / "out"))
