@@ -16,8 +16,8 @@ import os
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import (aerleon, engine, flows_output, from_inventory,
-                                                                          inventory, settings)
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, flows_output, from_inventory, inventory, settings
 
 PAIR_FILES = ("flows.json", "flows.csv", "flows.md")
 MERGED_FILES = ("change-request.json", "change-request.csv", "change-request.md")

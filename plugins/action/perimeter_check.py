@@ -14,7 +14,8 @@ import os
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon, engine, from_inventory, inventory, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon, engine, from_inventory, inventory
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import report, settings
 
 
 class ActionModule(ActionBase):
@@ -47,14 +48,15 @@ class ActionModule(ActionBase):
         text = aerleon.check_text(found)
         result.update(changed=False, missing=found["missing"], extra=found["extra"], flows=found["flows"],
                       terms=found["terms"], policy=directory, text=text.splitlines())
-        report = self._task.args.get("report")
-        if report and not self._play_context.check_mode:
-            base = os.path.abspath(os.path.expanduser(str(report)))
-            for suffix, body in ((".json", aerleon.check_json(found)), (".txt", text)):
+        report_to = self._task.args.get("report")
+        if report_to and not self._play_context.check_mode:
+            base = os.path.abspath(os.path.expanduser(str(report_to)))
+            for suffix, body in ((".json", aerleon.check_json(found)), (".txt", text),
+                                 (".html", report.render_perimeter_html(found))):
                 with open(base + suffix + ".tmp", "w") as handle:
                     handle.write(body)
                 os.rename(base + suffix + ".tmp", base + suffix)
-            result["report"] = [base + ".json", base + ".txt"]
+            result["report"] = [base + ".json", base + ".txt", base + ".html"]
         if found["missing"] or found["extra"]:
             result.update(failed=True, msg="the perimeter policy differs from the estate's flows: %d missing, %d extra"
                           % (len(found["missing"]), len(found["extra"])))

@@ -17,8 +17,8 @@ version_added: 0.2.0
 short_description: Check a network team's Aerleon policy against the flows of the inventory
 description:
   - Runs on the controller, contacts no host and writes nothing into the policy directory. Works out the flows of the
-    whole inventory as P(portmatrix.xenserver.inventory_flows#module) does and reads an Aerleon policy directory (the
-    network team's repository: C(def/*.yaml) networks and services, C(policies/**/pol/*.yaml) policies, YAML includes
+    whole inventory as P(portmatrix.xenserver.inventory_flows#module) does and reads an Aerleon policy directory, the
+    network team's repository (C(def/*.yaml) networks and services, C(policies/**/pol/*.yaml) policies, YAML includes
     resolved).
   - Lists the flows of the estate that no accept term lets through (C(missing); the first matching term decides, so a
     deny term before an accept term also makes a flow missing), and what accept terms allow beyond the estate's flows
@@ -32,7 +32,7 @@ options:
     required: true
   report:
     description:
-      - Also write the result to C(REPORT.json) and C(REPORT.txt).
+      - Also write the result to C(REPORT.json), C(REPORT.txt) and C(REPORT.html) (a self-contained page).
     type: path
 extends_documentation_fragment:
   - portmatrix.xenserver.attributes.controller

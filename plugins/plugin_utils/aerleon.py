@@ -158,7 +158,7 @@ def build(estate, dest_flows, zones=None):
                                 tuple((port, proto) for proto, ports in frozen for port in ports))
         terms.append(Term(policy, _term_name(flow, taken.setdefault(policy, set())), flow,
                           _comment(f, src_key, estate), sources, destinations, service,
-                          [p for p, _ in frozen], dict(frozen)))
+                          [p for p, ports in frozen], dict(frozen)))
     return terms, networks.values, services.values
 
 
@@ -276,7 +276,7 @@ class Definitions:
     def ports(self, word, seen=()):
         """[(port or (low, high), protocol)] of a service name or a port number."""
         if re.match(r"^\d+(-\d+)?$", word):
-            low, _, high = word.partition("-")
+            low, dash, high = word.partition("-")
             return [((int(low), int(high or low)), None)]
         if word not in self.services or word in seen:
             raise PolicyError("service %s is not defined (or refers to itself)" % word)
@@ -285,7 +285,7 @@ class Definitions:
             if "name" in item:
                 found.extend(self.ports(str(item["name"]), seen + (word,)))
                 continue
-            low, _, high = str(item["port"]).partition("-")
+            low, dash, high = str(item["port"]).partition("-")
             found.append(((int(low), int(high or low)), str(item["protocol"])))
         return found
 
@@ -306,7 +306,7 @@ def _terms_of(base, path, depth=0):
     items = []
     for filt in data.get("filters") or data.get("filters_include_only") or []:
         items.extend(_include_terms(base, filt.get("terms") or [], depth) if "include" not in filt else
-                     [t for _, t in _terms_of(base, os.path.join(base, filt["include"]), depth + 1)])
+                     [t for path, t in _terms_of(base, os.path.join(base, filt["include"]), depth + 1)])
     if "terms" in data and not data.get("filters"):
         items.extend(_include_terms(base, data["terms"], depth))
     return [(path, t) for t in items]
@@ -318,7 +318,7 @@ def _include_terms(base, terms, depth):
         if "include" in term:
             if depth >= 5:
                 raise PolicyError("includes nested deeper than 5 (Aerleon's limit)")
-            found.extend(t for _, t in _terms_of(base, os.path.join(base, term["include"]), depth + 1))
+            found.extend(t for path, t in _terms_of(base, os.path.join(base, term["include"]), depth + 1))
         else:
             found.append(term)
     return found
@@ -345,8 +345,8 @@ def expected_atoms(estate, dest_flows, zones=None):
     for t in terms:
         for s in t.sources:
             for d in t.destinations:
-                for sa, _ in networks[s]:
-                    for da, _ in networks[d]:
+                for sa, src_host in networks[s]:
+                    for da, dst_host in networks[d]:
                         if family(sa) != family(da):
                             continue
                         for proto, ports in t.ports.items():
@@ -387,7 +387,7 @@ def check(directory, expected):
     missing = []
     for s, d, proto, port, name in parsed:
         verdict = None
-        for _, _, accept, src, dst, services in rules:
+        for file_name, term_name, accept, src, dst, services in rules:
             if (any(_within(s, n) for n in src) and any(_within(d, n) for n in dst)
                     and any(p == proto and lo <= port <= hi for p, (lo, hi) in services)):
                 verdict = accept
@@ -404,7 +404,7 @@ def check(directory, expected):
                 if sn.version != dn.version:
                     continue
                 for proto, (lo, hi) in services:
-                    covered = set(eport for es, ed, ep, eport, _ in parsed
+                    covered = set(eport for es, ed, ep, eport, term in parsed
                                   if ep == proto and lo <= eport <= hi and _within(sn, es) and _within(dn, ed))
                     if len(covered) < hi - lo + 1:
                         extra.append({"file": path, "term": name, "source": str(sn), "destination": str(dn),

@@ -123,7 +123,7 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "The perimeter playbook: the network team's Aerleon policy directory (C(def/) and C(policies/)) to check "
             "against the flows of the inventory."),
     Setting("portmatrix_perimeter_report", "str", None, "playbook",
-            "The perimeter playbook: also write its result to this path plus C(.json) and C(.txt)."),
+            "The perimeter playbook: also write its result to this path plus C(.json), C(.txt) and C(.html)."),
 ])
 
 # Variables of earlier releases: a host that still sets one gets an error naming the new one.

@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon, engine, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon, engine, report, settings
 
 from test_engine import GROUPS, HOSTS, estate  # noqa: E402  (beside this file; pytest puts it on sys.path)
 
@@ -35,15 +35,21 @@ def the_export(zones=None, targets=None, per_host=None):
     return e, flows, aerleon.export(e, flows, zones, targets)
 
 
+def export_files(**options):
+    return the_export(**options)[2]
+
+
 def write(directory, files):
     aerleon.write_export(str(directory), files)
     return str(directory)
 
 
 def test_networks_services_and_one_term_per_flow():
-    _, _, files = the_export(per_host={"lic2": {"portmatrix_license_vendor_daemon_port": 7300}})
+    files = export_files(per_host={"lic2": {"portmatrix_license_vendor_daemon_port": 7300}})
     networks = yaml.safe_load(files[aerleon.NETWORKS_FILE])["networks"]
-    addresses = lambda name: [v["address"] for v in networks[name]["values"]]  # noqa: E731
+
+    def addresses(name):
+        return [v["address"] for v in networks[name]["values"]]
     assert addresses("PMX_LICENSE_SERVER") == ["192.0.2.34", "2001:db8::34", "192.0.2.35"]   # v4 and v6
     assert addresses("PMX_RESOURCE_POOL_POOL_A") == ["192.0.2.11", "192.0.2.112", "2001:db8::12", "192.0.2.13"]
     assert "PMX_API_CLIENT" not in networks              # no host plays it: no name, no term
@@ -84,8 +90,8 @@ def test_ansible_strings_are_written_as_plain_yaml():
 
 
 def test_zones_and_targets():
-    _, _, files = the_export(zones={"storage": ["nfs_filer"], "services": ["license_server", "domain_controller"]},
-                             targets={"nftables": "mixed forward"})
+    files = export_files(zones={"storage": ["nfs_filer"], "services": ["license_server", "domain_controller"]},
+                         targets={"nftables": "mixed forward"})
     policies = sorted(n for n in files if n.startswith(aerleon.POLICY_DIR))
     assert policies == ["policies/pol/portmatrix-pool-host.yaml", "policies/pol/portmatrix-services.yaml",
                         "policies/pol/portmatrix-storage.yaml"]
@@ -106,7 +112,7 @@ def test_bad_flows_settings(name, value, message):
 
 
 def test_aclgen_compiles_the_export_for_four_platforms(tmp_path):
-    _, _, files = the_export(zones={"storage": ["nfs_filer"]})
+    files = export_files(zones={"storage": ["nfs_filer"]})
     out, problems = compile_policies(write(tmp_path / "policy", files), str(tmp_path / "out"))
     assert problems == []
     for policy in ("portmatrix-pool-host", "portmatrix-storage", "portmatrix-license-server"):
@@ -125,14 +131,14 @@ def test_aclgen_compiles_the_export_for_four_platforms(tmp_path):
 
 def test_aclgen_reports_a_broken_policy(tmp_path):
     """The compile check can fail: a term naming an undefined service is an error of aclgen."""
-    _, _, files = the_export()
+    files = export_files()
     name = "policies/pol/portmatrix-license-server.yaml"
     files[name] = files[name].replace("PMX_LICENSE_REQUEST", "PMX_NO_SUCH_SERVICE")
-    _, problems = compile_policies(write(tmp_path / "policy", files), str(tmp_path / "out"))
+    problems = compile_policies(write(tmp_path / "policy", files), str(tmp_path / "out"))[1]
     assert any("UndefinedServiceError" in p for p in problems) and "aclgen exit 1" in problems
 
 
-def test_check_reports_a_removed_term_as_missing_and_an_added_one_as_extra(tmp_path):
+def test_check_reports_a_removed_term_as_missing_and_an_added_one_as_extra(tmp_path, parse_page):
     e, flows, files = the_export()
     expected = aerleon.expected_atoms(e, flows)
     directory = write(tmp_path / "policy", files)
@@ -159,6 +165,11 @@ def test_check_reports_a_removed_term_as_missing_and_an_added_one_as_extra(tmp_p
         ("team-web", "192.0.2.51/32", "192.0.2.34/32", "8080"), ("team-web", "192.0.2.50/32", "192.0.2.34/32", "8080")]
     text = aerleon.check_text(result)
     assert "2 extra" in text and "license-request" in text and "team-web" in text
+    page = parse_page(report.render_perimeter_html(result))
+    assert page.text_of["summary"].strip() == "perimeter: %d missing, 2 extra" % len(missing)
+    rows = page.tables["missing"][1:]  # the first row is the header
+    assert len(rows) == len(missing) and rows[0][0] == "portmatrix-license-server/license-request" and rows[0][5] == ""
+    assert [row[1] for row in page.tables["extra"][1:]] == ["team-web", "team-web"]
 
 
 def test_check_first_match_and_wide_terms(tmp_path):
@@ -181,7 +192,7 @@ def test_check_first_match_and_wide_terms(tmp_path):
 def test_check_names_a_bad_directory(tmp_path):
     with pytest.raises(aerleon.PolicyError, match="no def directory"):
         aerleon.check(str(tmp_path), {})
-    _, _, files = the_export()
+    files = export_files()
     files[aerleon.NETWORKS_FILE] = "networks: {}\n"
     with pytest.raises(aerleon.PolicyError, match="network PMX_.* is not defined"):
         aerleon.check(write(tmp_path / "p", files), {})
