@@ -444,6 +444,7 @@ def write_export(directory, files):
             handle.write(text)
         os.rename(path + ".tmp", path)
     policies = os.path.join(directory, POLICY_DIR)
+    os.makedirs(policies, exist_ok=True)  # an estate without flows has no policy
     for name in os.listdir(policies):
         if name.startswith("portmatrix-") and "%s/%s" % (POLICY_DIR, name) not in files:
             os.remove(os.path.join(policies, name))

@@ -196,3 +196,18 @@ def test_check_names_a_bad_directory(tmp_path):
     files[aerleon.NETWORKS_FILE] = "networks: {}\n"
     with pytest.raises(aerleon.PolicyError, match="network PMX_.* is not defined"):
         aerleon.check(write(tmp_path / "p", files), {})
+
+
+def test_a_new_export_replaces_our_policies_and_keeps_the_teams(tmp_path):
+    directory = write(tmp_path, export_files())
+    team = os.path.join(directory, aerleon.POLICY_DIR, "team-edge.yaml")
+    with open(team, "w") as handle:
+        handle.write("filters: []\n")
+    lonely = estate({"pool_hosts": ["a1"]}, {"a1": {"ansible_host": "192.0.2.11"}})
+    calls = engine.plan_hosts(lonely, {"a1": {}})
+    files = aerleon.export(lonely, engine.destination_flows(lonely, calls))
+    assert sorted(files) == [aerleon.NETWORKS_FILE, aerleon.SERVICES_FILE]   # one host: no flow, no policy
+    aerleon.write_export(directory, files)
+    assert os.listdir(os.path.join(directory, aerleon.POLICY_DIR)) == ["team-edge.yaml"]
+    fresh = write(tmp_path / "fresh", files)                                # a first export without flows
+    assert sorted(os.listdir(os.path.join(fresh, "def"))) == ["portmatrix-networks.yaml", "portmatrix-services.yaml"]
