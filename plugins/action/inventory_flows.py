@@ -16,6 +16,7 @@ import os
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, flows_output, from_inventory, inventory, settings
 
 PAIR_FILES = ("flows.json", "flows.csv", "flows.md")
@@ -49,13 +50,24 @@ class ActionModule(ActionBase):
             result["targets"] = self._targets(estate, calls, dest_flows)
         if dest:
             directory = os.path.abspath(os.path.expanduser(str(dest)))
-            result.update(dest=directory, files=list(PAIR_FILES + MERGED_FILES))
+            try:
+                options = dict((n, settings.check(n, v)) for n, v in inventory.pick(
+                    task_vars, settings.FLOWS_SETTINGS, self._templar.template).items())
+            except ValueError as exc:
+                result.update(failed=True, msg="portmatrix_flows_formats / portmatrix_aerleon_*: %s" % exc)
+                return result
+            formats = options.get("portmatrix_flows_formats", settings.SETTINGS["portmatrix_flows_formats"].default)
+            files = [n for n in PAIR_FILES + MERGED_FILES if n.rsplit(".", 1)[1] in formats]
+            export = aerleon.export(estate, dest_flows, options.get("portmatrix_aerleon_zones"),
+                                    options.get("portmatrix_aerleon_targets")) if "aerleon" in formats else {}
+            result.update(dest=directory, files=files + ["aerleon/" + n for n in export])
             if not self._play_context.check_mode:
                 if os.path.exists(directory) and not os.path.isdir(directory):
                     result.update(failed=True, msg="%s exists and is not a directory" % directory)
                     return result
                 with inventory.gc_paused():
-                    result["flows"] = self._write(directory, estate, calls, dest_flows, merged, outbound)
+                    result["flows"] = self._write(directory, estate, calls, dest_flows, merged, outbound, files)
+                aerleon.write_export(os.path.join(directory, "aerleon"), export)
                 result["changed"] = True
         return result
 
@@ -71,7 +83,7 @@ class ActionModule(ActionBase):
         return by_source
 
     @staticmethod
-    def _write(directory, estate, calls, dest_flows, merged, outbound):
+    def _write(directory, estate, calls, dest_flows, merged, outbound, wanted):
         """Every file written beside its name, then renamed into place; returns the pair count."""
         os.makedirs(directory, exist_ok=True)
         paths = dict((name, os.path.join(directory, name)) for name in PAIR_FILES + MERGED_FILES)
@@ -86,6 +98,9 @@ class ActionModule(ActionBase):
                            ("change-request.md", flows_output.merged_markdown(merged, outbound))):
             with open(paths[name] + ".tmp", "w") as handle:
                 handle.write(text)
-        for path in paths.values():
-            os.rename(path + ".tmp", path)
+        for name, path in paths.items():
+            if name in wanted:
+                os.rename(path + ".tmp", path)
+            else:
+                os.remove(path + ".tmp")
         return count
