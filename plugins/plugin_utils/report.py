@@ -304,7 +304,7 @@ def _grid(found, sources, destinations, grouped=False):
                     "self" if same else "none", _e(src), _e(dst), "same host" if same else "not probed"))
                 continue
             detail = _cell_detail(pair, limit=10 if grouped else None)
-            title = detail if not grouped else detail.split("\n")[0] + " (click for ports)"
+            title = detail if not grouped else detail.partition("\n")[0] + " (click for ports)"
             cells.append('<td class="%s" data-src="%s" data-dst="%s" title="%s" data-detail="%s">%s</td>' % (
                 pair.status, _e(src), _e(dst), _e(title), _e(detail), _e(_cell_text(pair))))
         cells.append("</tr>")
