@@ -524,6 +524,15 @@ def merged_flows(estate, calls, dest_flows=None, inventory_groups=None):
             row["source_sets"].setdefault(key_id, (sources, set()))[1].add(dst)
         row["destination_hosts"].add(dst)
     labels = _GroupLabels(estate, inventory_groups)
+    split_cache = {}
+
+    def of_family(name, version):  # a host's addresses of one family, split once per host
+        split = split_cache.get(name)
+        if split is None:
+            addresses = estate.hosts[name].addresses
+            split = split_cache[name] = ([a for a in addresses if ":" not in a], [a for a in addresses if ":" in a])
+        return split[version == 6]
+
     rows = []
     for row in merged.values():
         hosts, extra_addresses = set(), set()
@@ -540,13 +549,12 @@ def merged_flows(estate, calls, dest_flows=None, inventory_groups=None):
         row["purpose"] = "; ".join(_unique(purpose_of[f] for f in row["flows"]))
         row["note"] = _nfsv3_note(calls, dst_hosts) if "nfsv3_ancillary" in row["flows"] else ""
         for version in (4, 6):
-            src_hosts = sorted(h for h in hosts if any(family(a) == version for a in estate.hosts[h].addresses))
+            src_hosts = sorted(h for h in hosts if of_family(h, version))
             sources = set(a for a in extra_addresses if _address_key(a)[0] == version)
             for name in src_hosts:
-                sources.update(a for a in estate.hosts[name].addresses if family(a) == version)
-            these_dsts = [d for d in dst_hosts if d in estate.hosts
-                          and any(family(a) == version for a in estate.hosts[d].addresses)]
-            destinations = set(a for d in these_dsts for a in estate.hosts[d].addresses if family(a) == version)
+                sources.update(of_family(name, version))
+            these_dsts = [d for d in dst_hosts if d in estate.hosts and of_family(d, version)]
+            destinations = set(a for d in these_dsts for a in of_family(d, version))
             if not sources or not destinations:
                 continue
             split = dict(row)
