@@ -17,6 +17,7 @@ import os
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, flows_output, from_inventory, inventory, settings
 
 PAIR_FILES = ("flows.json", "flows.csv", "flows.md")
@@ -53,7 +54,17 @@ class ActionModule(ActionBase):
             result["targets"] = self._targets(estate, calls, dest_flows)
         if dest:
             directory = os.path.abspath(os.path.expanduser(str(dest)))
-            result.update(dest=directory, files=list(PAIR_FILES + MERGED_FILES))
+            try:
+                options = dict((n, settings.check(n, v)) for n, v in inventory.pick(
+                    task_vars, settings.FLOWS_SETTINGS, self._templar.template).items())
+            except ValueError as exc:
+                result.update(failed=True, msg="portmatrix_flows_formats / portmatrix_aerleon_*: %s" % exc)
+                return result
+            formats = options.get("portmatrix_flows_formats", settings.SETTINGS["portmatrix_flows_formats"].default)
+            files = [n for n in PAIR_FILES + MERGED_FILES if n.rsplit(".", 1)[1] in formats]
+            export = aerleon.export(estate, dest_flows, options.get("portmatrix_aerleon_zones"),
+                                    options.get("portmatrix_aerleon_targets")) if "aerleon" in formats else {}
+            result.update(dest=directory, files=files + ["aerleon/" + n for n in export])
             if not self._play_context.check_mode:
                 if os.path.exists(directory) and not os.path.isdir(directory):
                     result.update(failed=True, msg="%s exists and is not a directory" % directory)
@@ -63,7 +74,10 @@ class ActionModule(ActionBase):
                           "warnings": warnings}
                 with inventory.gc_paused():
                     result["flows"], replaced = self._write(directory, estate, calls, dest_flows, merged, outbound,
-                                                            header)
+                                                            header, files)
+                if export and self._export_differs(os.path.join(directory, "aerleon"), export):
+                    aerleon.write_export(os.path.join(directory, "aerleon"), export)
+                    replaced.append("aerleon/")
                 result.update(changed=bool(replaced), replaced=replaced, inventory=header["inventory"])
         return result
 
@@ -92,10 +106,24 @@ class ActionModule(ActionBase):
         return str(name or flows_output.inventory_name(task_vars.get("ansible_inventory_sources") or []))
 
     @staticmethod
-    def _write(directory, estate, calls, dest_flows, merged, outbound, header):
+    def _export_differs(directory, export):
+        """Whether writing the Aerleon export would change a file (or remove an earlier policy)."""
+        for relative, text in export.items():
+            path = os.path.join(directory, relative)
+            if not os.path.isfile(path):
+                return True
+            with open(path) as handle:
+                if handle.read() != text:
+                    return True
+        policies = os.path.join(directory, aerleon.POLICY_DIR)
+        return any(name.startswith("portmatrix-") and "%s/%s" % (aerleon.POLICY_DIR, name) not in export
+                   for name in (os.listdir(policies) if os.path.isdir(policies) else []))
+
+    @staticmethod
+    def _write(directory, estate, calls, dest_flows, merged, outbound, header, wanted):
         """Every file written beside its name, then renamed into place unless it says what the
-        file there says (a change request's date aside): returns the pair count and the names
-        of the files replaced."""
+        file there says (a change request's date aside); only the wanted ones are kept. Returns
+        the pair count and the names of the files replaced."""
         os.makedirs(directory, exist_ok=True)
         paths = dict((name, os.path.join(directory, name)) for name in PAIR_FILES + MERGED_FILES)
         with open(paths["flows.csv"] + ".tmp", "w", newline="") as csv_file, \
@@ -112,7 +140,7 @@ class ActionModule(ActionBase):
                 handle.write(render(merged, outbound, **header))
         replaced = []
         for name, path in sorted(paths.items()):
-            if flows_output.same_content(path + ".tmp", path, dated=name in MERGED_FILES):
+            if name not in wanted or flows_output.same_content(path + ".tmp", path, dated=name in MERGED_FILES):
                 os.remove(path + ".tmp")
             else:
                 os.rename(path + ".tmp", path)

@@ -33,6 +33,10 @@ description:
     to it say so (column C(note)). The change request also lists the matrix's
     outbound connections to the vendor's services by DNS name (updates, telemetry), with the addresses of the hosts
     that make them; those are perimeter or proxy rules, never host rules.
+  - The formats written are those of C(portmatrix_flows_formats) (default V([csv, json, md])); with V(aerleon) it also
+    writes C(aerleon/), an Aerleon policy directory (C(def/portmatrix-networks.yaml), C(def/portmatrix-services.yaml),
+    C(policies/pol/portmatrix-<zone>.yaml), shaped by C(portmatrix_aerleon_zones) and C(portmatrix_aerleon_targets))
+    for the network team's firewalls; see docs/guides/network-team.md.
   - The portmatrix.xenserver.flows playbook runs it.
 options:
   dest:

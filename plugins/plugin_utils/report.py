@@ -538,3 +538,34 @@ def render_html(results, title="portmatrix reachability", generated_at=None, gro
                      "(reachability_text) lists each pair.</p>" % len(checked))
     parts += ["<script>%s</script>" % _SCRIPT, "</body></html>", ""]
     return "\n".join(parts)
+
+
+def _rows_table(rows, columns, table_id):
+    lines = ['<table class="flows" id="%s"><thead><tr>%s</tr></thead><tbody>' % (
+        table_id, "".join("<th>%s</th>" % _e(c) for c in columns))]
+    lines += ['<tr class="bad">%s</tr>' % "".join("<td>%s</td>" % _e("" if r.get(c) is None else r[c]) for c in columns)
+              for r in rows]
+    lines.append("</tbody></table>")
+    return "\n".join(lines)
+
+
+def render_perimeter_html(result, title="portmatrix perimeter check"):
+    """One self-contained page for a perimeter check (plugin_utils/aerleon.check()): what the
+    network team's policy misses and what it allows beyond the estate's flows."""
+    missing, extra = result["missing"], result["extra"]
+    verdict = "fail" if missing or extra else "pass"
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">', "<title>%s</title>" % _e(title),
+        "<style>%s</style>" % _CSS, "</head><body>", "<h1>%s</h1>" % _e(title),
+        '<p class="meta">%s &middot; %d flows of the estate &middot; %d terms read</p>' % (
+            _e(result["directory"]), result["flows"], result["terms"]),
+        '<p id="summary" class="summary %s">perimeter: %d missing, %d extra</p>' % (verdict, len(missing), len(extra)),
+        "<h2>Missing (%d): flows of the estate the policy does not accept</h2>" % len(missing),
+        _rows_table(missing, ("term", "source", "destination", "protocol", "port", "denied_by"), "missing")
+        if missing else '<p id="missing">None.</p>',
+        "<h2>Extra (%d): what accept terms allow beyond the estate's flows</h2>" % len(extra),
+        _rows_table(extra, ("file", "term", "source", "destination", "protocol", "ports"), "extra")
+        if extra else '<p id="extra">None.</p>',
+        "</body></html>", "",
+    ]
+    return "\n".join(parts)

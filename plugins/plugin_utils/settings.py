@@ -30,7 +30,8 @@ class SettingsError(ValueError):
 
 Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
 # kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
-# read from every host and required to agree) or "host".
+# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows
+# and perimeter playbooks only, from the inventory or extra vars).
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
@@ -126,6 +127,23 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "Addresses or networks of every controller that runs the collection (AWX/AAP execution nodes, "
             "bastions). Their SSH is always accepted (the SSH guard), so that a run from another one is not "
             "drift. The address the current connection comes from is always added."),
+    Setting("portmatrix_flows_formats", "flows_formats", ["csv", "json", "md"], "playbook",
+            "The flows playbook: the formats it writes, any of V(csv), V(json), V(md) (the flows and change-request "
+            "files) and V(aerleon) (an Aerleon policy directory C(aerleon/) for the network team: "
+            "docs/guides/network-team.md)."),
+    Setting("portmatrix_aerleon_zones", "aerleon_zones", {}, "playbook",
+            "The Aerleon export: zone name -> components whose flows go into one policy C(portmatrix-<zone>), for "
+            "example V({storage: [nfs_filer, iscsi_target, smb_filer]}). A destination component in no zone gets a "
+            "policy of its own."),
+    Setting("portmatrix_aerleon_targets", "aerleon_targets", {}, "playbook",
+            "The Aerleon export: the C(targets) of every policy's header, target -> options (C({policy}) is replaced "
+            "by the policy's name). V({}) writes nftables C(mixed forward), speedway C(FORWARD DROP) (IPv4), juniper "
+            "and cisco C({policy} mixed)."),
+    Setting("portmatrix_perimeter_policy", "str", None, "playbook",
+            "The perimeter playbook: the network team's Aerleon policy directory (C(def/) and C(policies/)) to check "
+            "against the flows of the inventory."),
+    Setting("portmatrix_perimeter_report", "str", None, "playbook",
+            "The perimeter playbook: also write its result to this path plus C(.json), C(.txt) and C(.html)."),
 ])
 
 # Variables of earlier releases: a host that still sets one gets an error naming the new one.
@@ -148,6 +166,7 @@ RENAMED = collections.OrderedDict([
 
 ESTATE_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "estate")
 HOST_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "host")
+FLOWS_SETTINGS = ("portmatrix_flows_formats", "portmatrix_aerleon_zones", "portmatrix_aerleon_targets")
 _MISSING = object()
 
 
@@ -335,11 +354,56 @@ def _seconds(value, name):
     return int(str(value).strip())
 
 
+FLOWS_FORMATS = ("csv", "json", "md", "aerleon")
+_TARGET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _flows_formats(value, name):
+    items = _str_list(value, name)
+    for item in items:
+        if item not in FLOWS_FORMATS:
+            raise _Bad("must be a list of %s, got %r" % (", ".join(FLOWS_FORMATS), item))
+    return items
+
+
+def _aerleon_zones(value, name):
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary from zone name to components, for example "
+                   "{storage: [nfs_filer, iscsi_target]}, got %s" % _type_name(value))
+    zones, seen = collections.OrderedDict(), {}
+    for zone, components in value.items():
+        zone = _str(zone, name)
+        components = _str_list([components] if isinstance(components, str) else components, name)
+        for component in components:
+            try:
+                matrix.check_component(component)
+            except matrix.MatrixError as exc:
+                raise _Bad("%s: %s" % (zone, exc))
+            if component in seen:
+                raise _Bad("%s is in zones %s and %s: a component goes into one policy" % (component, seen[component], zone))
+            seen[component] = zone
+        zones[zone] = components
+    return zones
+
+
+def _aerleon_targets(value, name):
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary from Aerleon target to its options, for example "
+                   "{nftables: mixed forward}, got %s" % _type_name(value))
+    targets = collections.OrderedDict()
+    for target, options in value.items():
+        if not isinstance(target, str) or not _TARGET_NAME.match(target) or isinstance(options, (dict, list, bool)):
+            raise _Bad("%r: must be an Aerleon target name with its options as one string" % (target,))
+        targets[target] = "" if options is None else str(options)
+    return targets
+
+
 _CHECKS = {
     "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
     "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
     "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules, "seconds": _seconds,
     "nfs_appliance": _nfs_appliance,
+    "flows_formats": _flows_formats, "aerleon_zones": _aerleon_zones, "aerleon_targets": _aerleon_targets,
 }
 
 

@@ -52,7 +52,8 @@ def test_flows_playbook_names_the_inventory_dates_the_request_and_reports_change
     inventory = tmp_path / "lab-east"
     inventory.mkdir()
     (inventory / "hosts.yml").write_text(INVENTORY)
-    args = ["-i", str(inventory / "hosts.yml"), "portmatrix.xenserver.flows", "-e", "portmatrix_flows_dir=out"]
+    args = ["-i", str(inventory / "hosts.yml"), "portmatrix.xenserver.flows", "-e", "portmatrix_flows_dir=out",
+            "-e", '{"portmatrix_flows_formats": ["csv", "json", "md", "aerleon"]}']
     first = _run(args, str(tmp_path))
     assert _recap_changed(first) == 1
     assert "netapp1: NFSv3 side ports assumed" in first  # the warning, in the run's output
@@ -64,10 +65,12 @@ def test_flows_playbook_names_the_inventory_dates_the_request_and_reports_change
     assert [r for r in rows if "netapp1" in r["destination_hosts"] and "ASSUMED" in r["note"]]
 
     # the same inventory again: nothing to change, and no file is rewritten
-    stamps = dict((name, os.stat(str(tmp_path / "out" / name)).st_mtime_ns) for name in os.listdir(str(tmp_path / "out")))
+    assert os.path.isdir(str(tmp_path / "out" / "aerleon"))
+    stamps = dict((os.path.join(top, name), os.stat(os.path.join(top, name)).st_mtime_ns)
+                  for top, _dirs, names in os.walk(str(tmp_path / "out")) for name in names)
     second = _run(args, str(tmp_path))
     assert _recap_changed(second) == 0, second
-    assert stamps == dict((name, os.stat(str(tmp_path / "out" / name)).st_mtime_ns) for name in stamps)
+    assert stamps == dict((path, os.stat(path).st_mtime_ns) for path in stamps)
 
     # a change in the inventory: changed again; the name setting wins over the directory's
     (inventory / "hosts.yml").write_text(INVENTORY.replace("portmatrix_manage_firewall: false",
