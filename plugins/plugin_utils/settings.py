@@ -35,6 +35,16 @@ Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope",
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
+# NFSv3 side ports of NAS appliances, as portmatrix_nfsv3_ports.  netapp_ontap: ONTAP 9 defaults
+# (docs.netapp.com/us-en/ontap/networking/ontap_port_usage_on_a_storage_system_overview.html and
+# NetApp KB "Which Network File System (NFS) TCP and NFS UDP ports are used on the storage
+# system?": mountd 635, nlockmgr 4045, status 4046, rquotad 4049, TCP and UDP; rquotad is left out:
+# XenServer's NFS SR does not use quotas).  linux: the defaults of portmatrix_nfsv3_ports.
+NFS_APPLIANCES = collections.OrderedDict([
+    ("netapp_ontap", collections.OrderedDict([("mountd", 635), ("statd", 4046), ("lockd_tcp", 4045),
+                                              ("lockd_udp", 4045)])),
+    ("linux", None),
+])
 _GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -96,6 +106,16 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "NFS filers: the pinned NFSv3 side ports (keys mountd, statd, statd_outgoing, lockd_tcp, lockd_udp), "
             "written by the storage_filer role to C(/etc/nfs.conf) or C(/etc/sysconfig/nfs) and opened to pool "
             "hosts. V({}) leaves them unpinned: random ports that no rule can name, so only 2049 and 111 open."),
+    Setting("portmatrix_nfs_appliance", "nfs_appliance", "", "host",
+            "NFS filers the collection does not manage (NAS appliances): whose NFSv3 side ports to use, "
+            "V(netapp_ontap) (mountd 635, status 4046, nlockmgr 4045, the ONTAP 9 defaults) or V(linux) (the Linux "
+            "pins of O(portmatrix_nfsv3_ports)). O(portmatrix_nfsv3_ports) set to other values wins. An unmanaged "
+            "filer with neither has the Linux pins assumed, and the flows playbook's change request says so on its "
+            "rows (a Dell PowerScale, or any other appliance: state its ports in O(portmatrix_nfsv3_ports))."),
+    Setting("portmatrix_inventory_name", "str", "", "estate",
+            "The inventory's name in the flows playbook's change request (its title, every row). Default: the "
+            "name of the inventory directory, or of the inventory file without its extension (the directory's "
+            "name when the file is called C(hosts), C(inventory) or C(main))."),
     Setting("portmatrix_extra_rules", "extra_rules", [], "host",
             "Further flows to this host, as the firewall_rules module's C(extra_rules) (name, sources, protocol, "
             "ports), in the same atomic change."),
@@ -291,6 +311,20 @@ def _nfsv3_ports(value, name):
     return found
 
 
+def _nfs_appliance(value, name):
+    text = _str(value, name).lower()
+    if text not in NFS_APPLIANCES:
+        raise _Bad("must be one of %s, got %r (any other appliance: state its ports in portmatrix_nfsv3_ports)"
+                   % (", ".join(NFS_APPLIANCES), text))
+    return text
+
+
+def nfs_appliance_ports(appliance):
+    """The NFSv3 side ports of an appliance profile (portmatrix_nfsv3_ports' form)."""
+    ports = NFS_APPLIANCES[appliance]
+    return _copy(ports if ports is not None else SETTINGS["portmatrix_nfsv3_ports"].default)
+
+
 def _extra_rules(value, name):
     rules = _list(value, name, "[{name: backup, sources: [192.0.2.0/24], ports: [10809]}]")
     checked = []
@@ -368,6 +402,7 @@ _CHECKS = {
     "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
     "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
     "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules, "seconds": _seconds,
+    "nfs_appliance": _nfs_appliance,
     "flows_formats": _flows_formats, "aerleon_zones": _aerleon_zones, "aerleon_targets": _aerleon_targets,
 }
 
