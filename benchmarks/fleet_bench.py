@@ -218,6 +218,21 @@ def _stop_group(proc):
             continue
 
 
+def lab_cpu(lab):
+    """CPU seconds the lab hosts' SSH sessions used so far: each sshd's reaped children (the
+    sessions, their shells and modules), from /proc/<pid>/stat cutime + cstime."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    for host in lab.info()["hosts"].values():
+        pid = host.get("pids", {}).get("sshd")
+        try:
+            with open("/proc/%d/stat" % pid) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, TypeError, IndexError):
+            continue
+        total += int(fields[13]) + int(fields[14])   # cutime, cstime (fields 16 and 17 of stat)
+    return total / float(ticks)
+
+
 def recap(output):
     return {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
                          "failed": int(m.group(5))} for m in RECAP_RE.finditer(output)}
@@ -247,7 +262,13 @@ def bench_size(lab, runner, size, chosen, log):
         load = os.getloadavg()[0]
         env = dict(profile["env"], ANSIBLE_FORKS=str(profile["forks"]))
         label = "%d-%s-%s" % (size, profile["name"], what.replace(" ", "-"))
+        hosts_cpu = lab_cpu(lab)
         seconds, cpu, output, report, rc, logfile = runner.run(label, argv, env, bound)
+        if not warm:
+            # a session's CPU is counted when it ends: close them (ControlPersist keeps them open)
+            runner.close_connections()
+            time.sleep(1)
+        hosts_cpu = None if warm else lab_cpu(lab) - hosts_cpu
         problem = check(rc, output)
         if problem:
             raise BenchError("%s, %s, %d hosts: %s (log: %s)" % (profile["name"], what, size, problem, logfile))
@@ -255,13 +276,14 @@ def bench_size(lab, runner, size, chosen, log):
             pings[(profile["name"], warm)] = seconds
         row = {"hosts": size, "profile": profile["name"], "forks": profile["forks"], "run": what, "seconds": round(seconds, 2),
                "per_host": round(seconds / size, 3), "controller_cpu": round(cpu, 1),
+               "hosts_cpu": round(hosts_cpu, 1) if hosts_cpu is not None else None,
                "load": round((load + os.getloadavg()[0]) / 2, 1),
                "batches": len((report or {}).get("rollout_batches") or []) or None, "timing": report, "log": logfile}
         ping = pings.get((profile["name"], warm)) or pings.get(("fast", warm)) or pings.get(("fast", False))
         row["vs_ping"] = round(seconds / ping, 2) if ping else None
         rows.append(row)
-        log("  %-13s %-22s %7.1f s  %5.3f s/host  x%-5s cpu %6.1f s  load %.1f%s" % (
-            profile["name"], what, seconds, row["per_host"], row["vs_ping"], cpu, row["load"],
+        log("  %-13s %-22s %7.1f s  %5.3f s/host  x%-5s cpu %6.1f + %6s s  load %.1f%s" % (
+            profile["name"], what, seconds, row["per_host"], row["vs_ping"], cpu, row["hosts_cpu"], row["load"],
             "  batches %d" % row["batches"] if row["batches"] else ""))
         return row
 
@@ -295,13 +317,13 @@ def bench_size(lab, runner, size, chosen, log):
         ping = [ansible, "all", "-i", inventory, "-m", "ansible.builtin.ping"]
         site = [playbook, "-i", inventory, "portmatrix.xenserver.site"] + profile["extra"]
         drift = [playbook, "-i", inventory, "portmatrix.xenserver.drift"]
-        if profile["ping"]:
+        if profile["ping"] or "fast" not in chosen["profiles"]:
             measure(profile, "ping", ping, pinged)
         measure(profile, "site first run", site, every_host_changed)
         measure(profile, "site no change", site, nothing_changed)
         if profile["drift"]:
             measure(profile, "drift no change", drift, nothing_changed)
-        if profile["warm"]:
+        if profile["warm"] and chosen["warm"]:
             measure(profile, "ping warm", ping, pinged, warm=True)
             measure(profile, "drift no change warm", drift, nothing_changed, warm=True)
     return rows
@@ -327,12 +349,12 @@ def ssh_commands(runner, lab, bindir, host, forks):
 # ---- the report ------------------------------------------------------------------------------
 
 def table(rows):
-    lines = ["| hosts | profile | run | seconds | s/host | x ping | controller CPU s | load |",
-             "|---:|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| hosts | profile (forks) | run | seconds | s/host | x ping | CPU s: controller | hosts | load |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append("| %d | %s%s | %s | %.1f | %.3f | %s | %.1f | %.1f |" % (
+        lines.append("| %d | %s%s | %s | %.1f | %.3f | %s | %.1f | %s | %.1f |" % (
             r["hosts"], r["profile"], " (%d)" % r["forks"], r["run"] + (" (%d batches)" % r["batches"] if r["batches"] else ""),
-            r["seconds"], r["per_host"], "%.2f" % r["vs_ping"] if r["vs_ping"] else "-", r["controller_cpu"], r["load"]))
+            r["seconds"], r["per_host"], "%.2f" % r["vs_ping"] if r["vs_ping"] else "-", r["controller_cpu"], "-" if r["hosts_cpu"] is None else "%.1f" % r["hosts_cpu"], r["load"]))
     return "\n".join(lines)
 
 
@@ -366,6 +388,13 @@ def extrapolate(rows, waves):
     unstaged = measured.get(("fast-unstaged", "site no change"), {}).get(large)
     if staged and unstaged and staged["batches"] and staged["batches"] > 1:
         wave_cost = max(0.0, (staged["seconds"] - unstaged["seconds"]) / (staged["batches"] - 1))
+    else:
+        # without an unstaged run: the apply play of the smallest size's staged run, per wave (its
+        # waves hold few hosts, so a wave takes about one host's time)
+        staged = measured.get(("fast", "site no change"), {}).get(sizes[0])
+        plays = ((staged or {}).get("timing") or {}).get("plays") or []
+        if staged and staged["batches"] and len(plays) > 1:
+            wave_cost = plays[1]["wall"] / staged["batches"]
     out = {}
     for key, by_size in measured.items():
         if small not in by_size or large not in by_size:
@@ -418,11 +447,14 @@ def main(argv=None):
     parser.add_argument("--prefix", default="qhf-", help="lab prefix (3-9 of [a-z0-9], ending in -)")
     parser.add_argument("--forks", type=int, default=50, help="forks of the fast profiles (default 50)")
     parser.add_argument("--profiles", default="defaults,fast,fast-unstaged")
+    parser.add_argument("--no-warm", action="store_true", help="skip the runs over kept SSH connections")
+    parser.add_argument("--previous", help="the --json of an earlier run (other sizes): its rows join the table "
+                                            "and the extrapolation")
     parser.add_argument("--json", help="write every row, the machine and the extrapolation here")
     parser.add_argument("--keep-logs", action="store_true", help="keep the run logs (their directory is printed)")
     args = parser.parse_args(argv)
     sizes = [10] if args.quick else [int(s) for s in args.hosts.split(",")]
-    chosen = {"forks": args.forks, "profiles": args.profiles.split(",")}
+    chosen = {"forks": args.forks, "profiles": args.profiles.split(","), "warm": not args.no_warm}
     unknown = set(chosen["profiles"]) - {p["name"] for p in profiles(args.forks)}
     if unknown:
         parser.error("unknown profiles: %s" % ", ".join(sorted(unknown)))
@@ -491,6 +523,9 @@ def main(argv=None):
             shutil.rmtree(collections, ignore_errors=True)
     if not rows:
         return status or 2
+    if args.previous:
+        with open(args.previous) as handle:
+            rows = [r for r in json.load(handle)["rows"] if r["hosts"] not in sizes] + rows
 
     print("\n" + table(rows))
     largest = max(r["hosts"] for r in rows)
