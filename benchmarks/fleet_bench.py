@@ -25,8 +25,11 @@ Profiles: defaults (ansible-core's: forks 5, no pipelining, ControlPersist=60s),
 fast-unstaged (the same with portmatrix_rollout_staged=false: every host in one batch).
 The lab is put back to stock (labctl reset) before each profile's first run.
 
-Reported per run: wall seconds, seconds per host, the ratio to the profile's ping, the
-controller's CPU seconds (ansible and its ssh clients), the load average, the rollout's batches.
+Reported per run: wall seconds, seconds per host, the ratio to the profile's ping, the CPU
+seconds of the controller (ansible, its workers and ssh clients) and of the hosts (their SSH
+sessions: each sshd's reaped children, counted once the connections are closed; not for the
+warm runs), the ratio of that CPU to the ping's (what the load of a shared machine changes
+least), the load average, the rollout's batches.
 Then where the no-change drift of the largest N spends its time (per task: wall and host
 seconds, from the fleet_timing callback beside this file; SSH commands per host counted from
 -vvv on one host), and the extrapolation to 1,000 and 5,000 hosts: linear in the hosts from the
@@ -249,12 +252,12 @@ def profiles(forks):
     ]
 
 
-def bench_size(lab, runner, size, chosen, log):
-    """Every run of every profile on a lab of `size` hosts: a list of row dicts."""
+def bench_size(lab, runner, size, chosen, log, rows):
+    """Every run of every profile on a lab of `size` hosts, appended to rows as they end."""
     inventory = lab.inventory_path
     ansible, playbook = os.path.join(runner.bindir, "ansible"), os.path.join(runner.bindir, "ansible-playbook")
     bound = 300 + 15 * size   # seconds per run: far above what a run takes here
-    rows, pings = [], {}
+    pings = {}
 
     def measure(profile, what, argv, check, warm=False):
         if not warm:
@@ -326,7 +329,6 @@ def bench_size(lab, runner, size, chosen, log):
         if profile["warm"] and chosen["warm"]:
             measure(profile, "ping warm", ping, pinged, warm=True)
             measure(profile, "drift no change warm", drift, nothing_changed, warm=True)
-    return rows
 
 
 def ssh_commands(runner, lab, bindir, host, forks):
@@ -348,13 +350,26 @@ def ssh_commands(runner, lab, bindir, host, forks):
 
 # ---- the report ------------------------------------------------------------------------------
 
-def table(rows):
-    lines = ["| hosts | profile (forks) | run | seconds | s/host | x ping | CPU s: controller | hosts | load |",
-             "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+def cpu_ratios(rows):
+    """(controller + hosts CPU) of each cold run over its profile's cold ping's: the cost ratio that
+    the machine's load does not change much."""
+    pings = dict(((r["hosts"], r["profile"]), r) for r in rows if r["run"] == "ping" and r.get("hosts_cpu") is not None)
     for r in rows:
-        lines.append("| %d | %s%s | %s | %.1f | %.3f | %s | %.1f | %s | %.1f |" % (
-            r["hosts"], r["profile"], " (%d)" % r["forks"], r["run"] + (" (%d batches)" % r["batches"] if r["batches"] else ""),
-            r["seconds"], r["per_host"], "%.2f" % r["vs_ping"] if r["vs_ping"] else "-", r["controller_cpu"], "-" if r["hosts_cpu"] is None else "%.1f" % r["hosts_cpu"], r["load"]))
+        ping = pings.get((r["hosts"], r["profile"])) or pings.get((r["hosts"], "fast"))
+        r["vs_ping_cpu"] = (round((r["controller_cpu"] + r["hosts_cpu"]) / (ping["controller_cpu"] + ping["hosts_cpu"]), 2)
+                            if ping and r.get("hosts_cpu") is not None else None)
+
+
+def table(rows):
+    cpu_ratios(rows)
+    lines = ["| hosts | profile (forks) | run | seconds | s/host | x ping | CPU s: controller | hosts | x ping (CPU) | load |",
+             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append("| %d | %s (%d) | %s | %.1f | %.3f | %s | %.1f | %s | %s | %.1f |" % (
+            r["hosts"], r["profile"], r["forks"], r["run"] + (" (%d batches)" % r["batches"] if r["batches"] else ""),
+            r["seconds"], r["per_host"], "%.2f" % r["vs_ping"] if r["vs_ping"] else "-", r["controller_cpu"],
+            "-" if r.get("hosts_cpu") is None else "%.1f" % r["hosts_cpu"],
+            "-" if r.get("vs_ping_cpu") is None else "%.2f" % r["vs_ping_cpu"], r["load"]))
     return "\n".join(lines)
 
 
@@ -498,7 +513,7 @@ def main(argv=None):
             if seen.returncode or not seen.stdout.startswith(controller + " "):
                 raise BenchError("SSH to %s does not come from the lab controller %s: %r" % (first, controller, seen.stdout))
             runner = Runner(lab, bindir, collections, work)
-            rows += bench_size(lab, runner, size, chosen, log)
+            bench_size(lab, runner, size, chosen, log, rows)
             if args.json:   # what is measured so far, in case a later size fails
                 save_json(args.json, info, rows, waves)
             if size == max(sizes):
