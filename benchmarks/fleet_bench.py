@@ -405,11 +405,12 @@ def extrapolate(rows, waves):
         wave_cost = max(0.0, (staged["seconds"] - unstaged["seconds"]) / (staged["batches"] - 1))
     else:
         # without an unstaged run: the apply play of the smallest size's staged run, per wave (its
-        # waves hold few hosts, so a wave takes about one host's time)
+        # waves hold few hosts, so a wave takes about one host's time); Ansible starts the play
+        # again for each batch: plays after the first (the rollout's) are the waves
         staged = measured.get(("fast", "site no change"), {}).get(sizes[0])
         plays = ((staged or {}).get("timing") or {}).get("plays") or []
         if staged and staged["batches"] and len(plays) > 1:
-            wave_cost = plays[1]["wall"] / staged["batches"]
+            wave_cost = sum(p["wall"] for p in plays[1:]) / len(plays[1:])
     out = {}
     for key, by_size in measured.items():
         if small not in by_size or large not in by_size:
