@@ -9,13 +9,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO, Runner, flow, peers_of, probe
+from conftest import REPO, PlaybookRunner, Runner, flow, peers_of, probe
 
 FILER_OPEN = [flow("pool-a1", "filer", "tcp", 2049, "open"), flow("pool-c1", "filer", "tcp", 445, "open", family=6)]
 FILER_SHUT = [flow("outsider", "filer", "tcp", 2049, "refused"), flow("outsider", "filer", "tcp", 445, "refused"),
@@ -221,3 +223,35 @@ def test_full_file_iptables_restore(lab, apply):
     boot_iptables(lab, "san")
     probe(lab, SAN_OPEN + SAN_SHUT)
     lab.reset(["san"])
+
+
+def matrix_flows(lab, hosts):
+    """Every flow the matrix expects to and from nothing else but hosts, and those it forbids
+    (tools/expected_flows.py, independent of the planner)."""
+    done = subprocess.run([sys.executable, os.path.join(REPO, "tools", "expected_flows.py"), lab.path("lab.json")],
+                          stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    return [f for f in json.loads(done.stdout) if f["dst"] in hosts]
+
+
+def test_existing_repo_layout_twice(lab, collections_path, baselines_path):
+    """A repository's own site.yml (tests/integration/existing_repo): its baseline role, then the
+    collection's role, its own group names. After each of two runs every matrix flow to its hosts
+    connects and the outsider is refused; the second run changes nothing."""
+    hosts = ["filer", "san"]
+    lab.reset(hosts)
+    repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "existing_repo")
+    run_playbook = PlaybookRunner(lab, "%s:%s" % (collections_path, baselines_path))
+    flows = matrix_flows(lab, hosts)
+    assert any(f["src"] == "outsider" and f["expect"] == "refused" for f in flows)
+    for attempt in (1, 2):
+        done = run_playbook(os.path.join(repo, "site.yml"), inventories=[os.path.join(repo, "inventory")])
+        assert done.returncode == 0, done.stdout[-5000:]
+        probe(lab, flows)
+        recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", done.stdout, re.M))
+        assert sorted(recap) == hosts, done.stdout[-3000:]
+        if attempt == 1:
+            assert "RUNNING HANDLER [baseline_firewall : Restart firewall]" in done.stdout
+        else:
+            assert recap == {"filer": "0", "san": "0"}, done.stdout[-5000:]
+    assert {"nfs", "samba"} <= zone_services(lab, "filer")
+    lab.reset(hosts)
