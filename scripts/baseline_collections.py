@@ -15,7 +15,7 @@ import sys
 import tempfile
 import zipfile
 
-WHEEL = "ansible==9.13.0"  # ansible.posix 1.5.4, community.general 8.6 (ansible-core 2.15-2.16)
+WHEEL = "ansible==9.13.0"  # ansible.posix 1.6.2, community.general 8.6.8 (for ansible-core 2.16)
 WANTED = ("ansible_collections/ansible/posix/",
           "ansible_collections/community/general/plugins/modules/ufw.py",
           "ansible_collections/community/general/meta/",

@@ -343,7 +343,9 @@ def zone_openings(zones, default_zone, restricted, ports_of):
         settings = zones[name]
         if name != default_zone and not settings.get("interfaces") and not settings.get("sources"):
             continue
-        lines += ["zone %s: %s opens %s to every source while %s is not running" % (name, what, " ".join(hits), POLICY)
+        whom = ("the sources " + " ".join(sorted(settings["sources"])) if settings.get("sources") and
+                name != default_zone and not settings.get("interfaces") else "every source")
+        lines += ["zone %s: %s opens %s to %s while %s is not running" % (name, what, " ".join(hits), whom, POLICY)
                   for what, hits in openings(settings, restricted, ports_of)]
     return lines
 

@@ -255,3 +255,33 @@ def test_existing_repo_layout_twice(lab, collections_path, baselines_path):
             assert recap == {"filer": "0", "san": "0"}, done.stdout[-5000:]
     assert {"nfs", "samba"} <= zone_services(lab, "filer")
     lab.reset(hosts)
+
+
+def test_community_general_ufw_reset_and_enable(lab, apply, baselines_path, collections_path):
+    """community.general.ufw (reset, allow 22/tcp, enable) on a host whose firewall is ufw's:
+    ufw touches only its own chains, so both orders keep the matrix. The collection first, ufw's
+    first enable then: ufw's jumps land below PMX-INPUT; the collection's next run moves the
+    accepting jump below them (ufw's deny rules first), and ufw's later runs keep it there."""
+    runner = Runner(lab, "%s:%s" % (collections_path, baselines_path))
+
+    def ufw():
+        for args in ({"state": "reset"}, {"rule": "allow", "port": "22", "proto": "tcp"}, {"state": "enabled"}):
+            argv = runner.argv("san", args)
+            argv[argv.index("portmatrix.xenserver.firewall_rules")] = "community.general.ufw"
+            done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                                  env=runner.env(), timeout=180, check=False)
+            assert done.returncode == 0, done.stdout
+    lab.reset(["san"])
+    lab.exec("san", ["sh", "-c", "iptables -F INPUT && ip6tables -F INPUT"], check=True)  # ufw alone
+    apply("san")
+    ufw()
+    probe(lab, SAN_OPEN + SAN_SHUT)
+    drift = apply("san", check=True)
+    assert drift["hints"] == [] and [line.split("  #")[0] for line in drift["rules_added"]["4"]] == ["-A INPUT -j PMX-INPUT"]
+    apply("san")
+    ufw()                                                     # the baseline's next run
+    probe(lab, SAN_OPEN + SAN_SHUT)
+    assert apply("san", check=True)["changed"] is False
+    assert "-A INPUT -j ufw-track-input" in lab.exec("san", ["iptables", "-S", "INPUT"], check=True).stdout
+    lab.exec("san", ["ufw", "--force", "disable"], check=True)
+    lab.reset(["san"])

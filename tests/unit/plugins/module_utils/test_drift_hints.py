@@ -78,8 +78,8 @@ trusted
         "zone public: port 111/udp opens 111/udp to every source while pmx-input is not running",
         "zone public: rich rule 'rule family=\"ipv4\" source address=\"192.0.2.1\" port port=\"445\" protocol=\"tcp\" "
         "accept' opens 445/tcp to every source while pmx-input is not running",
-        "zone trusted: target ACCEPT opens 111/tcp 445/tcp 2049/tcp 111/udp 5405/udp to every source while pmx-input "
-        "is not running"]
+        "zone trusted: target ACCEPT opens 111/tcp 445/tcp 2049/tcp 111/udp 5405/udp to the sources 192.0.2.9 while "
+        "pmx-input is not running"]
 
 
 def test_earlier_policies_only():
