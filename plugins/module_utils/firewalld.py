@@ -269,6 +269,87 @@ def runtime_only_commands(runtime, permanent):
     return commands
 
 
+SHIPPED_SERVICES = "/usr/lib/firewalld/services"
+RICH_PORT = re.compile(r'(?:^|\s)port port="([0-9-]+)" protocol="(\w+)"')
+RICH_SERVICE = re.compile(r'service name="([^"]+)"')
+
+
+def service_ports(name, directories, depth=0):
+    """Port specs ("2049/tcp", "5404-5405/udp") a firewalld service opens, from its XML file (the
+    first of directories that has it, /etc before /usr/lib as firewalld reads them), includes too."""
+    for directory in directories:
+        text = restore.read_file(os.path.join(directory, name + ".xml"))
+        if text is None:
+            continue
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError:
+            return []
+        specs = ["%s/%s" % (p.get("port"), p.get("protocol")) for p in root.findall("port") if p.get("port")]
+        for include in root.findall("include") if depth < 5 else ():
+            specs += service_ports(include.get("service", ""), directories, depth + 1)
+        return specs
+    return []
+
+
+def restricted_hits(specs, restricted):
+    """The restricted ports, as "2049/tcp", that port specs ("2049/tcp", "5404-5405/udp") cover."""
+    hits = []
+    for spec in specs:
+        port, _sep, proto = spec.partition("/")
+        low, _sep, high = port.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            continue
+        hits += ["%d/%s" % (p, proto) for p in sorted(restricted.get(proto, ())) if int(low) <= p <= int(high or low)]
+    return sorted(set(hits), key=lambda hit: (hit.split("/")[1], int(hit.split("/")[0])))
+
+
+def openings(settings, restricted, ports_of):
+    """[(what, restricted ports it accepts)] of a zone's or a policy's settings (parse_zones())."""
+    if settings.get("target") == set(["ACCEPT"]):
+        return [("target ACCEPT", restricted_hits(["%d/%s" % (p, proto) for proto, ports in restricted.items()
+                                                   for p in ports], restricted))]
+    found = [("service %s" % name, restricted_hits(ports_of(name), restricted))
+             for name in sorted(settings.get("services", ()))]
+    found += [("port %s" % spec, restricted_hits([spec], restricted)) for spec in sorted(settings.get("ports", ()))]
+    for rule in sorted(settings.get("rich rules", ())):
+        if re.search(r"\saccept\b", rule):
+            specs = ["%s/%s" % m for m in RICH_PORT.findall(rule)]
+            specs += [spec for name in RICH_SERVICE.findall(rule) for spec in ports_of(name)]
+            found.append(("rich rule '%s'" % rule, restricted_hits(specs, restricted)))
+    return [(what, hits) for what, hits in found if hits]
+
+
+def earlier_policy_openings(policies, restricted, ports_of):
+    """Lines naming what other policies evaluated before ours (lower priority, egress HOST) accept
+    of the restricted ports: they win over our rejects."""
+    lines = []
+    for name in sorted(policies):
+        settings = policies[name]
+        priority = next(iter(settings.get("priority", ["0"])))
+        if (name.startswith(PREFIX) or "HOST" not in settings.get("egress-zones", ())
+                or not re.match(r"^-?\d+$", priority) or int(priority) >= POLICY_PRIORITY):
+            continue
+        lines += ["policy %s (priority %s, before %s): %s accepts %s" % (name, priority, POLICY, what, " ".join(hits))
+                  for what, hits in openings(settings, restricted, ports_of)]
+    return lines
+
+
+def zone_openings(zones, default_zone, restricted, ports_of):
+    """Lines naming what the zones in use (the default zone, zones with interfaces or sources)
+    open of the restricted ports: open to everyone while our policy is not running."""
+    lines = []
+    for name in sorted(zones):
+        settings = zones[name]
+        if name != default_zone and not settings.get("interfaces") and not settings.get("sources"):
+            continue
+        whom = ("the sources " + " ".join(sorted(settings["sources"])) if settings.get("sources") and
+                name != default_zone and not settings.get("interfaces") else "every source")
+        lines += ["zone %s: %s opens %s to %s while %s is not running" % (name, what, " ".join(hits), whom, POLICY)
+                  for what, hits in openings(settings, restricted, ports_of)]
+    return lines
+
+
 class FirewalldBackend:
     name = "firewalld"
 
@@ -346,10 +427,20 @@ class FirewalldBackend:
         now = merged_view(self.permanent_view(current["files"]), current["runtime"])
         return {"firewalld": now}, {"firewalld": runtime_lines(plan, self.state)}
 
-    @staticmethod
-    def shadowing(current, plan):
-        """The policy is evaluated before every zone: no zone rule comes first (see the design doc)."""
-        return {}
+    def shadowing(self, current, plan):
+        """Foreign settings that accept a restricted port before or without the policy: policies
+        evaluated before it, and, while it is not running, the zones (see the design doc)."""
+        if not plan.restricted or self.state == "absent":
+            return {}
+        lines = earlier_policy_openings(parse_zones(self._cmd("--list-all-policies")), plan.restricted,
+                                        self.service_ports)
+        if not any(line.startswith("policy %s:" % POLICY) for line in current["runtime"]):
+            lines += zone_openings(parse_zones(self._cmd("--list-all-zones")), self._cmd("--get-default-zone").strip(),
+                                   plan.restricted, self.service_ports)
+        return {"firewalld": lines} if lines else {}
+
+    def service_ports(self, name):
+        return service_ports(name, (os.path.join(self.config_dir, "services"), SHIPPED_SERVICES))
 
     @staticmethod
     def rule_count(views):

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import drift_hints, restore
 
 
 class TransactionError(RuntimeError):
@@ -74,6 +74,8 @@ class Transaction:
             "rules_removed": removed,
             "rule_count": self.backend.rule_count(want),
             "shadowing": self.backend.shadowing(current, self.plan),
+            # what is gone and the likely cause (another tool managing the same firewall)
+            "hints": drift_hints.hints(self.backend.name, now, want, saved_now, saved_want) if running_drift or unsaved else [],
             "diff": {"before": _text(now) + _text(saved_now or {}, "saved "),
                      "after": _text(want) + _text(saved_want or {}, "saved ")},
             "persisted": False,

@@ -366,10 +366,20 @@ persisted:
 shadowing:
   description: Foreign rules that could accept a new connection to a restricted port before the owned
     restrictions are checked, as they were before this run, per address family (iptables) or under
-    V(nftables); empty with firewalld. Non-empty means drift (the restrict jump is moved above them).
+    V(nftables) or V(firewalld). With iptables and nftables non-empty means drift (the restrict jump is
+    moved above them). With firewalld these are other policies evaluated before the collection's, and,
+    while its policy is not running, what the zones in use open of the restricted ports.
   returned: always
   type: dict
   sample: {"4": ["-A INPUT -p tcp -m tcp --dport 21064 -j ACCEPT"], "6": []}
+hints:
+  description: When the owned scope drifted, what of it is gone and the likely cause (another tool that
+    manages the same firewall, such as a baseline role or a boot script); empty otherwise.
+  returned: always
+  type: list
+  elements: str
+  sample: ["the policy and ipsets are gone (ipset pmx-pool-host-4, policy pmx-input): another tool reset
+    firewalld's configuration (linux-system-roles firewall with previous: replaced?, ...)"]
 plan:
   description: The computed plan, per source group.
   returned: always
