@@ -207,4 +207,3 @@ def summary_line(report):
     if not_checked:
         text += "; no result from %d: %s" % (len(not_checked), ", ".join(not_checked))
     return text
-

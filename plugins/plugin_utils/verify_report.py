@@ -59,4 +59,3 @@ def udp_lines(targets_by_host):
     lines = ["  %s -> %s %s/udp" % (src, dst, ",".join(str(p) for p in sorted(found)))
              for (src, dst), found in sorted(ports.items())]
     return lines or ["  none"]
-

@@ -26,4 +26,3 @@ def parse(text):
             value = value[1:-1]
         out[key.strip()] = value
     return out
-

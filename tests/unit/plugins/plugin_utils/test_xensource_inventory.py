@@ -13,7 +13,7 @@ INSTALLATION_UUID='4f3c0e2a-1b1d-4d7e-9a55-0a1b2c3d4e5f'
 # a comment = not a key
 CC_PREPARATIONS="true"
 MANAGEMENT_INTERFACE='xenbr0'
-BUILD_NUMBER=  8.4.0 
+BUILD_NUMBER=  8.4.0\t
 garbage line
 """
 
