@@ -103,13 +103,15 @@ def test_drift_lists_unreachable_hosts_with_their_ssh_error(lab, run_playbook):
     assert done.returncode == 4, done.stdout[-3000:]  # not checked, not drift (2)
     assert re.search(r"pool-b1 +- +NO RESULT +0 +0  unreachable: Failed to connect to the host via ssh", done.stdout), \
         done.stdout[-3000:]
-    assert "has no attribute" not in done.stdout
+    table = done.stdout.split("TASK [Show one table of the hosts]")[1].split("TASK [")[0]
+    assert "has no attribute" not in table and "unreachable: Failed to connect" in table
     assert "no result from 2: pool-b1, san" in done.stdout
     with open(report) as handle:
         data = json.load(handle)
     assert data["no_result"] == ["pool-b1", "san"] and data["drifted"] == [] and data["outcome"] == "not_checked"
     assert [h["status"] for h in data["hosts"] if h["host"] == "license"] == ["ok"]
     assert [h["cause"] for h in data["hosts"] if h["host"] == "san"][0].startswith("unreachable: Failed to connect")
+    assert "fatal: [san]: UNREACHABLE! => " in done.stdout and "not checked: unreachable: Failed to connect" in done.stdout
 
 
 def test_drift_with_bad_settings_checks_nothing_and_says_so(lab, run_playbook):
