@@ -57,14 +57,19 @@ def _mapping(value):
     return value if isinstance(value, dict) else {}
 
 
-def connection_error(registered):
-    """The connection's own error of the first registered firewall_rules result that was
-    unreachable or failed, else None."""
-    for result in registered:
-        result = _mapping(result)
-        if result.get("unreachable") or result.get("failed"):
-            return result.get("msg") or ("unreachable" if result.get("unreachable") else "failed")
-    return None
+def no_result_cause(registered, failure=None):
+    """Why a host gave no result: the connection's own error of the first registered
+    firewall_rules result that was unreachable ('unreachable: <error>'), else the message of one
+    that failed, else the failure the run kept for the host."""
+    results = [_mapping(result) for result in registered]
+    for result in results:
+        if result.get("unreachable"):
+            return "unreachable: " + _text(result.get("msg") or "no message")
+    for result in results:
+        if result.get("failed"):
+            return _text(result.get("msg") or "failed")
+    kept = failure.get("msg") if isinstance(failure, dict) else failure
+    return _text(kept or "no result (unreachable or failed)")
 
 
 def host_row(host, plan, result, registered=(), failure=None, enforce=False):
@@ -85,12 +90,7 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     if not facts.get("manage"):
         return None
     if not result or (plan.get("run") and result.get("run") != plan.get("run")):
-        # No result from this run: the connection's own error when it was one, else the kept failure.
-        reason = connection_error(registered)
-        if reason is None:
-            reason = _mapping(failure).get("msg") if isinstance(failure, dict) else failure
-        row["cause"] = "unreachable: " + _text(reason) if reason and _unreachable(registered) else \
-            _text(reason or "no result (unreachable or failed)")
+        row["cause"] = no_result_cause(registered, failure)
         return row
     missing = labelled_lines(result.get("rules_added"), "running")
     extra = labelled_lines(result.get("rules_removed"), "running")
@@ -108,10 +108,6 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     else:
         row["status"] = OK
     return row
-
-
-def _unreachable(registered):
-    return any(_mapping(result).get("unreachable") for result in registered)
 
 
 def _cause(missing, extra, saved_missing, saved_extra, unsaved):

@@ -109,3 +109,11 @@ def test_table_is_aligned_and_long_causes_are_cut():
     assert lines[0].split() == ["host", "backend", "status", "missing", "extra", "cause"]
     assert lines[1].index("iptables") == lines[2].index("iptables") == len("a-long-host-name") + 2
     assert len(rows[1]["cause"]) == report.REASON_WIDTH and rows[1]["cause"].endswith("...")
+
+
+def test_no_result_cause_prefers_the_connection_error():
+    assert report.no_result_cause([{"failed": True, "msg": "x"}, {"unreachable": True, "msg": "timed out"}]) == \
+        "unreachable: timed out"
+    assert report.no_result_cause([None, {"failed": True, "msg": "MODULE FAILURE"}], "kept") == "MODULE FAILURE"
+    assert report.no_result_cause([], {"msg": "kept one"}) == "kept one"
+    assert report.no_result_cause([]) == "no result (unreachable or failed)"
