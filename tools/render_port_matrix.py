@@ -52,7 +52,7 @@ def render(matrix):
         "",
         "Source: %s, plus optional flows with a public source (marked *optional*: off"
         " unless asked for). Every row names its source (see [Sources](#sources))."
-        " Query it with the `portmatrix.xenserver.ports` lookup." % matrix.VENDOR_SOURCE,
+        " Query it with the `portmatrix.xenserver.ports` lookup." % _source_link(matrix.VENDOR_SOURCE),
         "",
         "Scopes: " + "; ".join("`%s` = %s" % item for item in matrix.SCOPES.items()) + ".",
         "",

@@ -68,7 +68,7 @@ def render(settings):
         "| variable | scope | default | description |", "|---|---|---|---|",
     ]
     for name, setting in settings.SETTINGS.items():
-        lines.append("| `%s` | %s | %s | %s |" % (name, "estate" if setting.scope == "estate" else "host",
+        lines.append("| `%s` | %s | %s | %s |" % (name, setting.scope,
                                                  show(setting.default), text(setting.doc).replace("|", "\\|")))
     lines += ["", "## Default group names", "", "| component | inventory group |", "|---|---|"]
     for component, group in settings.default_groups().items():

@@ -2,7 +2,7 @@
 
 from .estate import DEFAULT_ESTATE, EstateError, load_estate
 from .lab import Lab
-from .probe import table
+from .probe import flows_from_file, table
 from .system import LabError
 
-__all__ = ['DEFAULT_ESTATE', 'EstateError', 'Lab', 'LabError', 'load_estate', 'table']
+__all__ = ['DEFAULT_ESTATE', 'EstateError', 'Lab', 'LabError', 'flows_from_file', 'load_estate', 'table']

@@ -52,6 +52,35 @@ def normalize(flows, hosts, sources=None):
     return prepared
 
 
+def flows_from_file(data):
+    """The flows to probe from what `labctl probe --flows` reads: a list of {src, dst, proto, port,
+    family?, expect?}, or the flows.json of the portmatrix.xenserver.flows playbook ({"pairs":
+    [[src, dst, proto, ports, flows]], "hosts": {name: {"addresses": [...]}}}), whose every port is
+    expected open over each address family both hosts have.  Pairs whose source is an extra rule's
+    addresses (src "") are left out: they name no lab host to probe from."""
+    if isinstance(data, list):
+        return data
+    if not isinstance(data, dict) or not isinstance(data.get('pairs'), list):
+        raise LabError('--flows: neither a list of flows nor the flows playbook\'s flows.json (no "pairs")')
+    columns = data.get('columns') or ['src', 'dst', 'proto', 'ports', 'flows']
+    hosts = data.get('hosts') or {}
+
+    def families(name):
+        addresses = (hosts.get(name) or {}).get('addresses') or []
+        return {6 if ':' in address else 4 for address in addresses}
+
+    flows = []
+    for row in data['pairs']:
+        pair = dict(zip(columns, row))
+        if not pair.get('src'):
+            continue
+        for family in sorted(families(pair['src']) & families(pair['dst'])):
+            for port in pair['ports']:
+                flows.append({'src': pair['src'], 'dst': pair['dst'], 'proto': pair['proto'], 'port': port,
+                              'family': family, 'expect': 'open'})
+    return flows
+
+
 def _run_worker(python, ns, flows, timeout, workers, bound):
     request = json.dumps({'timeout': timeout, 'workers': workers, 'flows': flows})
     try:

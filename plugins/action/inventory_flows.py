@@ -11,11 +11,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import os
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, flows_output, from_inventory, inventory, settings
 
 PAIR_FILES = ("flows.json", "flows.csv", "flows.md")
@@ -40,23 +42,43 @@ class ActionModule(ActionBase):
         calls = data["calls"]
         with inventory.gc_paused():
             dest_flows = engine.destination_flows(estate, calls)
-            merged = engine.merged_flows(estate, calls, dest_flows)
+            merged = engine.merged_flows(estate, calls, dest_flows, task_vars.get("groups") or {})
         outbound = engine.outbound_flows(estate)
         result.update(changed=False, hosts=len(estate.hosts), merged=len(merged), outbound=len(outbound),
                       managed=sorted(h for h, c in calls.items() if c["manage"]),
                       unmanaged=sorted(h for h, c in calls.items() if c["served"] and not c["manage"]))
+        warnings = flows_output.nfsv3_warnings(calls)
+        if warnings:
+            result["warnings"] = warnings
         if targets:
             result["targets"] = self._targets(estate, calls, dest_flows)
         if dest:
             directory = os.path.abspath(os.path.expanduser(str(dest)))
-            result.update(dest=directory, files=list(PAIR_FILES + MERGED_FILES))
+            try:
+                options = dict((n, settings.check(n, v)) for n, v in inventory.pick(
+                    task_vars, settings.FLOWS_SETTINGS, self._templar.template).items())
+            except ValueError as exc:
+                result.update(failed=True, msg="portmatrix_flows_formats / portmatrix_aerleon_*: %s" % exc)
+                return result
+            formats = options.get("portmatrix_flows_formats", settings.SETTINGS["portmatrix_flows_formats"].default)
+            files = [n for n in PAIR_FILES + MERGED_FILES if n.rsplit(".", 1)[1] in formats]
+            export = aerleon.export(estate, dest_flows, options.get("portmatrix_aerleon_zones"),
+                                    options.get("portmatrix_aerleon_targets")) if "aerleon" in formats else {}
+            result.update(dest=directory, files=files + ["aerleon/" + n for n in export])
             if not self._play_context.check_mode:
                 if os.path.exists(directory) and not os.path.isdir(directory):
                     result.update(failed=True, msg="%s exists and is not a directory" % directory)
                     return result
+                header = {"inventory": self._inventory_name(task_vars, extra),
+                          "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+                          "warnings": warnings}
                 with inventory.gc_paused():
-                    result["flows"] = self._write(directory, estate, calls, dest_flows, merged, outbound)
-                result["changed"] = True
+                    result["flows"], replaced = self._write(directory, estate, calls, dest_flows, merged, outbound,
+                                                            header, files)
+                if export and self._export_differs(os.path.join(directory, "aerleon"), export):
+                    aerleon.write_export(os.path.join(directory, "aerleon"), export)
+                    replaced.append("aerleon/")
+                result.update(changed=bool(replaced), replaced=replaced, inventory=header["inventory"])
         return result
 
     @staticmethod
@@ -71,8 +93,37 @@ class ActionModule(ActionBase):
         return by_source
 
     @staticmethod
-    def _write(directory, estate, calls, dest_flows, merged, outbound):
-        """Every file written beside its name, then renamed into place; returns the pair count."""
+    def _inventory_name(task_vars, extra):
+        """portmatrix_inventory_name (the play's, else an inventory host's: the implicit localhost
+        does not see group_vars/all), else the inventory source's name (flows_output)."""
+        name = extra.get("portmatrix_inventory_name")
+        if not name:
+            hostvars = task_vars.get("hostvars") or {}
+            for host in (task_vars.get("groups") or {}).get("all") or []:
+                name = (hostvars.get(host) or {}).get("portmatrix_inventory_name")
+                if name:
+                    break
+        return str(name or flows_output.inventory_name(task_vars.get("ansible_inventory_sources") or []))
+
+    @staticmethod
+    def _export_differs(directory, export):
+        """Whether writing the Aerleon export would change a file (or remove an earlier policy)."""
+        for relative, text in export.items():
+            path = os.path.join(directory, relative)
+            if not os.path.isfile(path):
+                return True
+            with open(path) as handle:
+                if handle.read() != text:
+                    return True
+        policies = os.path.join(directory, aerleon.POLICY_DIR)
+        return any(name.startswith("portmatrix-") and "%s/%s" % (aerleon.POLICY_DIR, name) not in export
+                   for name in (os.listdir(policies) if os.path.isdir(policies) else []))
+
+    @staticmethod
+    def _write(directory, estate, calls, dest_flows, merged, outbound, header, wanted):
+        """Every file written beside its name, then renamed into place unless it says what the
+        file there says (a change request's date aside); only the wanted ones are kept. Returns
+        the pair count and the names of the files replaced."""
         os.makedirs(directory, exist_ok=True)
         paths = dict((name, os.path.join(directory, name)) for name in PAIR_FILES + MERGED_FILES)
         with open(paths["flows.csv"] + ".tmp", "w", newline="") as csv_file, \
@@ -81,11 +132,17 @@ class ActionModule(ActionBase):
             managed = dict((h, c["manage"]) for h, c in calls.items())
             count = flows_output.write_pairs(engine.pairs(estate, calls, dest_flows), estate.hosts, managed,
                                              csv_file, json_file, md_file)
-        for name, text in (("change-request.json", flows_output.as_json({"flows": merged, "outbound": outbound})),
-                           ("change-request.csv", flows_output.merged_csv(merged, outbound)),
-                           ("change-request.md", flows_output.merged_markdown(merged, outbound))):
-            with open(paths[name] + ".tmp", "w") as handle:
-                handle.write(text)
-        for path in paths.values():
-            os.rename(path + ".tmp", path)
-        return count
+        dated = [("change-request.json", flows_output.merged_json),
+                 ("change-request.csv", flows_output.merged_csv),
+                 ("change-request.md", flows_output.merged_markdown)]
+        for name, render in dated:
+            with open(paths[name] + ".tmp", "w", newline="") as handle:
+                handle.write(render(merged, outbound, **header))
+        replaced = []
+        for name, path in sorted(paths.items()):
+            if name not in wanted or flows_output.same_content(path + ".tmp", path, dated=name in MERGED_FILES):
+                os.remove(path + ".tmp")
+            else:
+                os.rename(path + ".tmp", path)
+                replaced.append(name)
+        return count, replaced

@@ -22,9 +22,11 @@ def _results(value):
         raise AnsibleFilterError("reachability filters take a list of result dictionaries")
 
 
-def reachability_html(results, title="portmatrix reachability"):
+def reachability_html(results, title="portmatrix reachability", groups=None):
+    if groups is not None and not isinstance(groups, dict):
+        raise AnsibleFilterError("reachability_html: groups must be a dictionary from host to group")
     try:
-        return report.render_html(_results(results), title=to_native(title))
+        return report.render_html(_results(results), title=to_native(title), groups=groups)
     except report.ReportError as exc:
         raise AnsibleFilterError(to_native(exc))
 

@@ -22,7 +22,8 @@ __metaclass__ = type
 
 import collections
 
-VENDOR_SOURCE = "XenServer: Communication ports used by XenServer"
+VENDOR_SOURCE = ("XenServer 8: Communication ports used by XenServer, "
+                 "https://docs.xenserver.com/en-us/xenserver/8/system-requirements/ports")
 
 # name -> what plays it.  These exact names are the collection's vocabulary.
 COMPONENTS = collections.OrderedDict([
@@ -108,7 +109,14 @@ Flow = collections.namedtuple("Flow", [
 ])
 
 _VENDOR = VENDOR_SOURCE
-_DOMAIN = "DOMAIN notes (optional flows with a public source)"
+# Optional flows: xapi's firewall services (nbd 10809/tcp, vxlan 4789/udp, xenha = Xapi_globs.xha_udp_port,
+# 694/udp), XenCenter's default WLB port (DEFAULT_WLB_PORT), Citrix Licensing's console and web services ports.
+_XAPI_FIREWALL = ("xen-api: xapi's firewall services (ocaml/xapi/firewall.ml), "
+                  "https://github.com/xapi-project/xen-api/blob/master/ocaml/xapi/firewall.ml")
+_WLB_SOURCE = ("XenCenter: WLB connection dialog, default port (XenAdmin/Dialogs/Wlb/WlbCredentialsDialog.cs), "
+               "https://github.com/xenserver/xenadmin/blob/master/XenAdmin/Dialogs/Wlb/WlbCredentialsDialog.cs")
+_LICENSE_ADMIN_SOURCE = ("Citrix Licensing: Security (console 8082, Web Services for Licensing 8083), "
+                         "https://docs.citrix.com/en-us/licensing/11-16-3/manage/secure-console.html")
 # Vendor pages of the optional flows and of OUTBOUND: "title, URL".
 _AD_SOURCE = ("XenServer 8: Manage users, Active Directory integration, "
               "https://docs.xenserver.com/en-us/xenserver/8/users")
@@ -182,22 +190,22 @@ FLOWS = (
     # --- optional flows (off unless asked for) ---
     _flow("ha_heartbeat", "pool_host", "pool_host", ["udp"], [694],
           "High-availability network heartbeat (in dom0's stock rules)", "ha", optional=True,
-          scope="same_pool", notes=["pool_members_only"], source_ref=_DOMAIN),
+          scope="same_pool", notes=["pool_members_only"], source_ref=_XAPI_FIREWALL),
     _flow("vxlan", "pool_host", "pool_host", ["udp"], [4789],
           "VXLAN overlay between pool members (SDN controller networks)", "vxlan",
-          optional=True, scope="same_pool", notes=["pool_members_only"], source_ref=_DOMAIN),
+          optional=True, scope="same_pool", notes=["pool_members_only"], source_ref=_XAPI_FIREWALL),
     _flow("nbd", "api_client", "pool_host", ["tcp"], [10809],
           "NBD export of VDIs to backup clients (xapi opens it per interface)", "nbd",
-          optional=True, source_ref=_DOMAIN),
+          optional=True, source_ref=_XAPI_FIREWALL),
     _flow("workload_balancing", "pool_host", "api_client", ["tcp"], [8012],
           "Workload Balancing: the pool reaches the WLB appliance (which plays api_client)",
-          "wlb", optional=True, source_ref=_DOMAIN),
+          "wlb", optional=True, source_ref=_WLB_SOURCE),
     _flow("license_admin_console", "xencenter", "license_server", ["tcp"], [8082],
           "License Server administration console (from admin workstations)", "license_admin",
-          optional=True, source_ref=_DOMAIN),
+          optional=True, source_ref=_LICENSE_ADMIN_SOURCE),
     _flow("license_web_services", "xencenter", "license_server", ["tcp"], [8083],
           "Web services for licensing (from admin workstations)", "license_admin",
-          optional=True, source_ref=_DOMAIN),
+          optional=True, source_ref=_LICENSE_ADMIN_SOURCE),
     # Monitoring of the host and dom0 by a monitoring server.
     _flow("monitoring_snmp", "monitoring_server", "pool_host", ["udp"], [161],
           "SNMP queries to the host's SNMP agent (host and dom0 metrics)", "snmp", optional=True,

@@ -22,10 +22,21 @@ description:
     the variable), and expands the matrix into the flows between the hosts.
   - With O(dest), writes C(flows.json), C(flows.csv) and C(flows.md) (one row per source host, destination host,
     protocol and port) and C(change-request.json), C(change-request.csv) and C(change-request.md) (one row per source
-    group, destination group, protocol and port list, with every source and destination address; same-pool flows are
-    per pool), which is what a perimeter firewall change request needs. The change request also lists the matrix's
+    group, destination group, address family, protocol and port list, with every source and destination address of
+    that family, the matrix's purpose text, the inventory groups that hold the row's hosts; same-pool flows are per
+    pool; sorted by destination, port and source; named after the inventory (C(portmatrix_inventory_name)) and
+    dated), which is what a perimeter firewall change request needs.
+  - A file whose content would not change (for the change request, its date aside) is left as it is, and the task
+    reports C(changed) only when a file was replaced.
+  - An NFS filer the collection does not manage, with neither C(portmatrix_nfsv3_ports) nor
+    C(portmatrix_nfs_appliance) set, has the Linux NFSv3 pins assumed; the task warns and the change request's rows
+    to it say so (column C(note)). The change request also lists the matrix's
     outbound connections to the vendor's services by DNS name (updates, telemetry), with the addresses of the hosts
     that make them; those are perimeter or proxy rules, never host rules.
+  - The formats written are those of C(portmatrix_flows_formats) (default V([csv, json, md])); with V(aerleon) it also
+    writes C(aerleon/), an Aerleon policy directory (C(def/portmatrix-networks.yaml), C(def/portmatrix-services.yaml),
+    C(policies/pol/portmatrix-<zone>.yaml), shaped by C(portmatrix_aerleon_zones) and C(portmatrix_aerleon_targets))
+    for the network team's firewalls; see docs/guides/network-team.md.
   - The portmatrix.xenserver.flows playbook runs it.
 options:
   dest:
@@ -78,6 +89,15 @@ outbound:
   description: Rows of outbound connections by name in the change request.
   returned: success
   type: int
+replaced:
+  description: The files written because their content changed (none when the inventory's flows did not change).
+  returned: when O(dest) is set, not in check mode
+  type: list
+  elements: str
+inventory:
+  description: The inventory's name in the change request.
+  returned: when O(dest) is set, not in check mode
+  type: str
 dest:
   description: The absolute directory the files went to.
   returned: when O(dest) is given

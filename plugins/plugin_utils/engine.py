@@ -265,6 +265,20 @@ def nfsv3_port_specs(ports):
     return specs
 
 
+def nfsv3_ports_of(values, managed):
+    """A filer's NFSv3 side ports and where they come from: "stated" (portmatrix_nfsv3_ports
+    differs from its default), an appliance profile's name (portmatrix_nfs_appliance), "pinned"
+    (a managed filer: the storage_filer role pins the defaults) or "assumed" (an unmanaged filer
+    with neither: the Linux pins, which a NAS appliance does not use; the exports warn)."""
+    stated = values["portmatrix_nfsv3_ports"]
+    appliance = values.get("portmatrix_nfs_appliance")
+    if stated != settings_mod.SETTINGS["portmatrix_nfsv3_ports"].default:
+        return stated, "stated"
+    if appliance:
+        return settings_mod.nfs_appliance_ports(appliance), appliance
+    return stated, "pinned" if managed else "assumed"
+
+
 def host_call(estate, host, values):
     """The firewall_rules arguments of one host, and what the roles need to know of it.
 
@@ -290,7 +304,7 @@ def host_call(estate, host, values):
         for member in estate.pool_members.get(info.pool, []):
             if member != host:
                 pool_peers.extend(estate.hosts[member].addresses)
-    nfsv3 = values["portmatrix_nfsv3_ports"]
+    nfsv3, nfsv3_origin = nfsv3_ports_of(values, info.managed)
     nfs_pinned = "nfs_filer" in served and "nfsv3" not in skip and bool(nfsv3)
     extra = []
     if strict and values["portmatrix_admin_sources"]:
@@ -332,6 +346,7 @@ def host_call(estate, host, values):
             "https_only": https_only,
             "strict": strict,
             "nfsv3_ports": dict(nfsv3) if nfs_pinned else {},
+            "nfsv3_origin": nfsv3_origin if nfs_pinned else "",
             "license_vendor_daemon_port": values["portmatrix_license_vendor_daemon_port"],
             "families": list(families),
             "controllers": list(values["portmatrix_controllers"]),
@@ -346,6 +361,10 @@ def check_call(call):
     Peer addresses are left out: build_estate made them, canonical, from checked entries,
     and parsing every peer again for every host would make the check quadratic."""
     args = call["args"]
+    origin = call["settings"].get("nfsv3_origin")
+    if call["manage"] and origin in settings_mod.NFS_APPLIANCES and origin != "linux":
+        return ("portmatrix_nfs_appliance %s is for filers the collection does not manage: set "
+                "portmatrix_manage_firewall: false, or leave the appliance out" % origin)
     try:
         planner.build_plan(
             components=args["components"], peers=dict((c, []) for c in args["peers"]), pool_peers=[],
@@ -461,14 +480,21 @@ def pairs(estate, calls, dest_flows=None):
                     yield Pair(src, f.src_component, dst, f.dst_component, f.proto, ports, flow_ids, purpose, None)
 
 
-def merged_flows(estate, calls, dest_flows=None):
+def merged_flows(estate, calls, dest_flows=None, inventory_groups=None):
     """Flows merged for a perimeter change request: one row per (source group, destination
-    group, protocol, ports, pool) with every source and destination address.  Ports are
-    first gathered per destination host, so that hosts serving the same ports share a
-    row; same-pool flows stay per pool, so a request never opens them between pools.
-    Linear in hosts: sources are taken per component or pool, never per pair."""
+    group, protocol, ports, pool) and address family, with every source and destination
+    address of that family (a rule never mixes IPv4 and IPv6).  Ports are first gathered per
+    destination host, so that hosts serving the same ports share a row; same-pool flows stay
+    per pool, so a request never opens them between pools.  Each row carries the matrix's
+    purpose of its flows and a note when a filer's NFSv3 side ports are assumed, not stated.
+
+    inventory_groups (Ansible's ``groups``): rows are labelled with the groups that hold
+    their hosts, not every group of the component.  Rows come sorted by destination group,
+    ports, source group.  Linear in hosts: sources are taken per component or pool, never
+    per pair."""
     group_of = dict((c, "/".join(gs)) for c, gs in estate.group_map.items())
     per_host = collections.OrderedDict()  # (source group, dst, dst component, protocol, pool) -> entry
+    purpose_of = {}
     for f in dest_flows if dest_flows is not None else destination_flows(estate, calls):
         dst = estate.hosts.get(f.dst)
         pool = dst.pool if f.scope in POOL_SCOPES and dst else ""
@@ -477,10 +503,11 @@ def merged_flows(estate, calls, dest_flows=None):
         key = (src_group, f.dst, f.dst_component, f.proto, pool)
         entry = per_host.get(key)
         if entry is None:
-            entry = per_host[key] = {"ports": set(), "flows": [], "sources": {}}
+            entry = per_host[key] = {"ports": set(), "flows": [], "sources": {}, "src_component": f.src_component}
         entry["ports"].update(f.ports)
         if f.flow not in entry["flows"]:
             entry["flows"].append(f.flow)
+            purpose_of.setdefault(f.flow, f.purpose)
         entry["sources"][id(f.sources)] = f.sources  # the shared tuples of destination_flows()
     merged = collections.OrderedDict()
     for (src_group, dst, dst_component, proto, pool), entry in per_host.items():
@@ -490,33 +517,82 @@ def merged_flows(estate, calls, dest_flows=None):
         if row is None:
             row = merged[key] = {
                 "source_group": key[0], "destination_group": key[1], "protocol": proto, "ports": list(ports),
-                "pool": pool, "flows": [], "source_sets": {}, "destination_hosts": set()}
+                "pool": pool, "flows": [], "source_sets": {}, "destination_hosts": set(),
+                "components": (entry["src_component"], dst_component)}
         row["flows"].extend(f for f in entry["flows"] if f not in row["flows"])
         for key_id, sources in entry["sources"].items():
             row["source_sets"].setdefault(key_id, (sources, set()))[1].add(dst)
         row["destination_hosts"].add(dst)
+    labels = _GroupLabels(estate, inventory_groups)
+    split_cache = {}
+
+    def of_family(name, version):  # a host's addresses of one family, split once per host
+        split = split_cache.get(name)
+        if split is None:
+            addresses = estate.hosts[name].addresses
+            split = split_cache[name] = ([a for a in addresses if ":" not in a], [a for a in addresses if ":" in a])
+        return split[version == 6]
+
     rows = []
     for row in merged.values():
-        hosts, addresses = set(), set()
+        hosts, extra_addresses = set(), set()
         for sources, dsts in row.pop("source_sets").values():
             if sources[:1] == ("",):
-                addresses.update(sources[1:])
+                extra_addresses.update(sources[1:])
                 continue
             # a host is never its own source: sources used for one destination lose that one
             hosts.update(sources if len(dsts) > 1 else set(sources) - dsts)
-        if not hosts and not addresses:
+        if not hosts and not extra_addresses:
             continue
-        for name in hosts:
-            addresses.update(estate.hosts[name].addresses)
-        destinations = set()
-        for name in row["destination_hosts"]:
-            destinations.update(estate.hosts[name].addresses if name in estate.hosts else ())
-        row["sources"] = sorted(addresses, key=_address_key)
-        row["destinations"] = sorted(destinations, key=_address_key)
-        row["source_hosts"] = sorted(hosts)
-        row["destination_hosts"] = sorted(row["destination_hosts"])
-        rows.append(row)
+        src_component, dst_component = row.pop("components")
+        dst_hosts = sorted(row.pop("destination_hosts"))
+        row["purpose"] = "; ".join(_unique(purpose_of[f] for f in row["flows"]))
+        row["note"] = _nfsv3_note(calls, dst_hosts) if "nfsv3_ancillary" in row["flows"] else ""
+        for version in (4, 6):
+            src_hosts = sorted(h for h in hosts if of_family(h, version))
+            sources = set(a for a in extra_addresses if _address_key(a)[0] == version)
+            for name in src_hosts:
+                sources.update(of_family(name, version))
+            these_dsts = [d for d in dst_hosts if d in estate.hosts and of_family(d, version)]
+            destinations = set(a for d in these_dsts for a in of_family(d, version))
+            if not sources or not destinations:
+                continue
+            split = dict(row)
+            split.update(
+                family="IPv%d" % version,
+                source_group=labels.label(src_component, src_hosts) if src_hosts else row["source_group"],
+                destination_group=labels.label(dst_component, these_dsts) or row["destination_group"],
+                sources=sorted(sources, key=_address_key), destinations=sorted(destinations, key=_address_key),
+                source_hosts=src_hosts, destination_hosts=these_dsts, flows=list(row["flows"]))
+            rows.append(split)
+    rows.sort(key=lambda r: (r["destination_group"], r["ports"][:1], r["ports"], r["protocol"], r["source_group"],
+                             r["pool"], r["family"]))
     return rows
+
+
+class _GroupLabels:
+    """The inventory groups of a component that hold some of the given hosts, joined by "/"
+    (every group of the component when the inventory's groups are not known)."""
+
+    def __init__(self, estate, inventory_groups):
+        self.group_map = estate.group_map
+        self.members = dict((g, set(inventory_groups.get(g) or ())) for gs in estate.group_map.values() for g in gs) \
+            if inventory_groups is not None else None
+
+    def label(self, component, hosts):
+        groups = self.group_map.get(component, [])
+        if self.members is not None:
+            groups = [g for g in groups if not self.members[g].isdisjoint(hosts)] or groups
+        return "/".join(groups)
+
+
+def _nfsv3_note(calls, dst_hosts):
+    assumed = [d for d in dst_hosts if (calls.get(d) or {}).get("settings", {}).get("nfsv3_origin") == "assumed"]
+    if not assumed:
+        return ""
+    return ("NFSv3 side ports ASSUMED (the Linux pins) on %s, not managed by the collection: state the filer's "
+            "ports (portmatrix_nfsv3_ports) or its appliance (portmatrix_nfs_appliance: netapp_ontap, linux)"
+            % ", ".join(assumed))
 
 
 _ADDRESS_KEYS = {}

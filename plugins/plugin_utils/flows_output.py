@@ -13,13 +13,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import csv
+import filecmp
 import io
 import json
+import os
+import re
 
 PAIR_COLUMNS = ("source_host", "source_component", "source_addresses", "destination_host", "destination_component",
                 "destination_addresses", "protocol", "ports", "flows")
-MERGED_COLUMNS = ("source_group", "destination_group", "protocol", "ports", "pool", "sources", "destinations",
-                  "source_hosts", "destination_hosts", "flows")
+MERGED_COLUMNS = ("inventory", "generated", "source_group", "destination_group", "family", "protocol", "ports",
+                  "purpose", "pool", "sources", "destinations", "source_hosts", "destination_hosts", "flows", "note")
 
 
 def _csv(header, rows):
@@ -30,14 +33,75 @@ def _csv(header, rows):
     return out.getvalue()
 
 
-def merged_csv(rows, outbound=()):
-    """The change-request rows; outbound rows by name follow, their destination a DNS name."""
-    lines = [[r["source_group"], r["destination_group"], r["protocol"], " ".join(str(p) for p in r["ports"]), r["pool"],
-              " ".join(r["sources"]), " ".join(r["destinations"]), " ".join(r["source_hosts"]),
-              " ".join(r["destination_hosts"]), " ".join(r["flows"])] for r in rows]
-    lines += [[o["source_group"], "(internet, by name)", o["protocol"], str(o["port"]), "", " ".join(o["sources"]),
-               o["destination"], " ".join(o["source_hosts"]), "", "outbound:" + o["id"]] for o in outbound]
+def outbound_by_family(outbound):
+    """engine.outbound_flows() rows split per address family of their sources (a rule never
+    mixes IPv4 and IPv6), sorted by destination name, port, source group."""
+    rows = []
+    for o in outbound:
+        for version in (4, 6):
+            sources = [a for a in o["sources"] if (":" in a) == (version == 6)]
+            if sources:
+                rows.append(dict(o, family="IPv%d" % version, sources=sources))
+    return sorted(rows, key=lambda o: (o["destination"], o["port"], o["source_group"], o["family"]))
+
+
+def merged_csv(rows, outbound=(), inventory="", generated="", warnings=()):
+    """The change-request rows (engine.merged_flows(), one address family each); outbound rows
+    by name follow, their destination a DNS name.  Every row names the inventory and the date;
+    the warnings are on the rows they concern (column note), so they are not repeated here."""
+    lines = [[inventory, generated, r["source_group"], r["destination_group"], r["family"], r["protocol"],
+              " ".join(str(p) for p in r["ports"]), r["purpose"], r["pool"], " ".join(r["sources"]),
+              " ".join(r["destinations"]), " ".join(r["source_hosts"]), " ".join(r["destination_hosts"]),
+              " ".join(r["flows"]), r["note"]] for r in rows]
+    lines += [[inventory, generated, o["source_group"], "(internet, by name)", o["family"], o["protocol"], str(o["port"]),
+               o["purpose"], "", " ".join(o["sources"]), o["destination"], " ".join(o["source_hosts"]), "",
+               "outbound:" + o["id"], ""] for o in outbound_by_family(outbound)]
     return _csv(MERGED_COLUMNS, lines)
+
+
+def merged_json(rows, outbound=(), inventory="", generated="", warnings=()):
+    """The change request as JSON: the same rows as the CSV and the Markdown."""
+    return as_json({"inventory": inventory, "generated": generated, "warnings": list(warnings), "flows": rows,
+                    "outbound": outbound_by_family(outbound)})
+
+
+def nfsv3_warnings(calls):
+    """One line per unmanaged NFS filer whose NFSv3 side ports are assumed, not stated."""
+    return ["%s: NFSv3 side ports assumed to be the Linux pins (%s), but the filer is not managed by the "
+            "collection: state its ports (portmatrix_nfsv3_ports) or its appliance (portmatrix_nfs_appliance: "
+            "netapp_ontap, linux)" % (host, ", ".join("%s %s" % (k, v) for k, v in call["settings"]["nfsv3_ports"].items()))
+            for host, call in sorted(calls.items())
+            if call.get("settings", {}).get("nfsv3_origin") == "assumed"]
+
+
+INVENTORY_FILE_NAMES = ("hosts", "inventory", "main")
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def inventory_name(sources):
+    """The inventory's name from Ansible's ansible_inventory_sources: the first source's
+    directory name, or its file name without extension (its directory's name for a file
+    called hosts, inventory or main)."""
+    for source in sources:
+        path = os.path.normpath(str(source))
+        if not os.path.isdir(path):
+            stem = os.path.splitext(os.path.basename(path))[0]
+            if stem not in INVENTORY_FILE_NAMES:
+                return stem
+            path = os.path.dirname(os.path.abspath(path))
+        return os.path.basename(os.path.abspath(path))
+    return ""
+
+
+def same_content(new_path, old_path, dated=False):
+    """Whether the file written at new_path says what old_path says (dated: dates aside, so that
+    an unchanged change request keeps the date its flows last changed)."""
+    if not os.path.exists(old_path):
+        return False
+    if not dated:
+        return filecmp.cmp(new_path, old_path, shallow=False)
+    with open(new_path) as new, open(old_path) as old:
+        return _DATE.sub("-", new.read()) == _DATE.sub("-", old.read())
 
 
 def as_json(data):
@@ -104,23 +168,28 @@ def write_pairs(pairs, hosts, managed, csv_file, json_file, md_file):
     return count
 
 
-def merged_markdown(rows, outbound=()):
-    lines = ["# Change request: flows between groups", "",
-             "Generated by portmatrix.xenserver.flows. One row per source group, destination group, protocol and "
-             "port list; same-pool flows are per pool (they never cross pools).", "",
-             "| source group | destination group | protocol | ports | pool | sources | destinations | flows |",
-             "|---|---|---|---|---|---|---|---|"]
+def merged_markdown(rows, outbound=(), inventory="", generated="", warnings=()):
+    lines = ["# Change request: flows between groups of %s" % (inventory or "this inventory"), "",
+             "Inventory **%s**, generated %s by portmatrix.xenserver.flows from the XenServer port matrix. One row per "
+             "source group, destination group, address family, protocol and port list, sorted by destination, "
+             "port and source; same-pool flows are per pool (they never cross pools)." % (
+                 _cell(inventory or "-"), generated or "-"), ""]
+    if warnings:
+        lines += ["## Warnings", ""] + ["- %s" % w for w in warnings] + [""]
+    lines += ["| source group | destination group | IP | protocol | ports | purpose | pool | sources | destinations "
+              "| flows | note |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            _cell(r["source_group"]), _cell(r["destination_group"]), r["protocol"],
-            ", ".join(str(p) for p in r["ports"]), _cell(r["pool"] or "-"), _cell(", ".join(r["sources"])),
-            _cell(", ".join(r["destinations"])), _cell(", ".join(r["flows"]))))
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            _cell(r["source_group"]), _cell(r["destination_group"]), r["family"], r["protocol"],
+            ", ".join(str(p) for p in r["ports"]), _cell(r["purpose"]), _cell(r["pool"] or "-"),
+            _cell(", ".join(r["sources"])), _cell(", ".join(r["destinations"])), _cell(", ".join(r["flows"])),
+            _cell(r["note"])))
     if outbound:
         lines += ["", "## Outbound to the vendor's services, by name (perimeter or proxy rules, never host rules)", "",
-                  "| source group | source addresses | destination | protocol | port | purpose | source |",
-                  "|---|---|---|---|---|---|---|"]
-        for o in outbound:
-            lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                _cell(o["source_group"]), _cell(", ".join(o["sources"])), _cell(o["destination"]), o["protocol"],
-                o["port"], _cell(o["purpose"]), _cell(o["source_ref"])))
+                  "| source group | IP | source addresses | destination | protocol | port | purpose | source |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for o in outbound_by_family(outbound):
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                _cell(o["source_group"]), o["family"], _cell(", ".join(o["sources"])), _cell(o["destination"]),
+                o["protocol"], o["port"], _cell(o["purpose"]), _cell(o["source_ref"])))
     return "\n".join(lines) + "\n"

@@ -30,10 +30,21 @@ class SettingsError(ValueError):
 
 Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
 # kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
-# read from every host and required to agree) or "host".
+# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows
+# and perimeter playbooks only, from the inventory or extra vars).
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
+# NFSv3 side ports of NAS appliances, as portmatrix_nfsv3_ports.  netapp_ontap: ONTAP 9 defaults
+# (docs.netapp.com/us-en/ontap/networking/ontap_port_usage_on_a_storage_system_overview.html and
+# NetApp KB "Which Network File System (NFS) TCP and NFS UDP ports are used on the storage
+# system?": mountd 635, nlockmgr 4045, status 4046, rquotad 4049, TCP and UDP; rquotad is left out:
+# XenServer's NFS SR does not use quotas).  linux: the defaults of portmatrix_nfsv3_ports.
+NFS_APPLIANCES = collections.OrderedDict([
+    ("netapp_ontap", collections.OrderedDict([("mountd", 635), ("statd", 4046), ("lockd_tcp", 4045),
+                                              ("lockd_udp", 4045)])),
+    ("linux", None),
+])
 _GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -95,6 +106,16 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "NFS filers: the pinned NFSv3 side ports (keys mountd, statd, statd_outgoing, lockd_tcp, lockd_udp), "
             "written by the storage_filer role to C(/etc/nfs.conf) or C(/etc/sysconfig/nfs) and opened to pool "
             "hosts. V({}) leaves them unpinned: random ports that no rule can name, so only 2049 and 111 open."),
+    Setting("portmatrix_nfs_appliance", "nfs_appliance", "", "host",
+            "NFS filers the collection does not manage (NAS appliances): whose NFSv3 side ports to use, "
+            "V(netapp_ontap) (mountd 635, status 4046, nlockmgr 4045, the ONTAP 9 defaults) or V(linux) (the Linux "
+            "pins of O(portmatrix_nfsv3_ports)). O(portmatrix_nfsv3_ports) set to other values wins. An unmanaged "
+            "filer with neither has the Linux pins assumed, and the flows playbook's change request says so on its "
+            "rows (a Dell PowerScale, or any other appliance: state its ports in O(portmatrix_nfsv3_ports))."),
+    Setting("portmatrix_inventory_name", "str", "", "estate",
+            "The inventory's name in the flows playbook's change request (its title, every row). Default: the "
+            "name of the inventory directory, or of the inventory file without its extension (the directory's "
+            "name when the file is called C(hosts), C(inventory) or C(main))."),
     Setting("portmatrix_extra_rules", "extra_rules", [], "host",
             "Further flows to this host, as the firewall_rules module's C(extra_rules) (name, sources, protocol, "
             "ports), in the same atomic change."),
@@ -106,6 +127,23 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "Addresses or networks of every controller that runs the collection (AWX/AAP execution nodes, "
             "bastions). Their SSH is always accepted (the SSH guard), so that a run from another one is not "
             "drift. The address the current connection comes from is always added."),
+    Setting("portmatrix_flows_formats", "flows_formats", ["csv", "json", "md"], "playbook",
+            "The flows playbook: the formats it writes, any of V(csv), V(json), V(md) (the flows and change-request "
+            "files) and V(aerleon) (an Aerleon policy directory C(aerleon/) for the network team: "
+            "docs/guides/network-team.md)."),
+    Setting("portmatrix_aerleon_zones", "aerleon_zones", {}, "playbook",
+            "The Aerleon export: zone name -> components whose flows go into one policy C(portmatrix-<zone>), for "
+            "example V({storage: [nfs_filer, iscsi_target, smb_filer]}). A destination component in no zone gets a "
+            "policy of its own."),
+    Setting("portmatrix_aerleon_targets", "aerleon_targets", {}, "playbook",
+            "The Aerleon export: the C(targets) of every policy's header, target -> options (C({policy}) is replaced "
+            "by the policy's name). V({}) writes nftables C(mixed forward), speedway C(FORWARD DROP) (IPv4), juniper "
+            "and cisco C({policy} mixed)."),
+    Setting("portmatrix_perimeter_policy", "str", None, "playbook",
+            "The perimeter playbook: the network team's Aerleon policy directory (C(def/) and C(policies/)) to check "
+            "against the flows of the inventory."),
+    Setting("portmatrix_perimeter_report", "str", None, "playbook",
+            "The perimeter playbook: also write its result to this path plus C(.json), C(.txt) and C(.html)."),
 ])
 
 # Variables of earlier releases: a host that still sets one gets an error naming the new one.
@@ -128,6 +166,7 @@ RENAMED = collections.OrderedDict([
 
 ESTATE_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "estate")
 HOST_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "host")
+FLOWS_SETTINGS = ("portmatrix_flows_formats", "portmatrix_aerleon_zones", "portmatrix_aerleon_targets")
 _MISSING = object()
 
 
@@ -272,6 +311,20 @@ def _nfsv3_ports(value, name):
     return found
 
 
+def _nfs_appliance(value, name):
+    text = _str(value, name).lower()
+    if text not in NFS_APPLIANCES:
+        raise _Bad("must be one of %s, got %r (any other appliance: state its ports in portmatrix_nfsv3_ports)"
+                   % (", ".join(NFS_APPLIANCES), text))
+    return text
+
+
+def nfs_appliance_ports(appliance):
+    """The NFSv3 side ports of an appliance profile (portmatrix_nfsv3_ports' form)."""
+    ports = NFS_APPLIANCES[appliance]
+    return _copy(ports if ports is not None else SETTINGS["portmatrix_nfsv3_ports"].default)
+
+
 def _extra_rules(value, name):
     rules = _list(value, name, "[{name: backup, sources: [192.0.2.0/24], ports: [10809]}]")
     checked = []
@@ -301,10 +354,56 @@ def _seconds(value, name):
     return int(str(value).strip())
 
 
+FLOWS_FORMATS = ("csv", "json", "md", "aerleon")
+_TARGET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _flows_formats(value, name):
+    items = _str_list(value, name)
+    for item in items:
+        if item not in FLOWS_FORMATS:
+            raise _Bad("must be a list of %s, got %r" % (", ".join(FLOWS_FORMATS), item))
+    return items
+
+
+def _aerleon_zones(value, name):
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary from zone name to components, for example "
+                   "{storage: [nfs_filer, iscsi_target]}, got %s" % _type_name(value))
+    zones, seen = collections.OrderedDict(), {}
+    for zone, components in value.items():
+        zone = _str(zone, name)
+        components = _str_list([components] if isinstance(components, str) else components, name)
+        for component in components:
+            try:
+                matrix.check_component(component)
+            except matrix.MatrixError as exc:
+                raise _Bad("%s: %s" % (zone, exc))
+            if component in seen:
+                raise _Bad("%s is in zones %s and %s: a component goes into one policy" % (component, seen[component], zone))
+            seen[component] = zone
+        zones[zone] = components
+    return zones
+
+
+def _aerleon_targets(value, name):
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary from Aerleon target to its options, for example "
+                   "{nftables: mixed forward}, got %s" % _type_name(value))
+    targets = collections.OrderedDict()
+    for target, options in value.items():
+        if not isinstance(target, str) or not _TARGET_NAME.match(target) or isinstance(options, (dict, list, bool)):
+            raise _Bad("%r: must be an Aerleon target name with its options as one string" % (target,))
+        targets[target] = "" if options is None else str(options)
+    return targets
+
+
 _CHECKS = {
     "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
     "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
     "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules, "seconds": _seconds,
+    "nfs_appliance": _nfs_appliance,
+    "flows_formats": _flows_formats, "aerleon_zones": _aerleon_zones, "aerleon_targets": _aerleon_targets,
 }
 
 

@@ -4,6 +4,7 @@ Run inside a lab host's netns: python3 listener.py NAME READY_FILE TCP_PORTS UDP
 (ports comma-separated). It writes READY_FILE once every socket is bound.
 """
 
+import os
 import select
 import socket
 import sys
@@ -25,7 +26,8 @@ def main(argv):
     name, ready_file = argv[1], argv[2]
     tcp_ports = [int(p) for p in argv[3].split(',') if p]
     udp_ports = [int(p) for p in argv[4].split(',') if p]
-    tcp = [bind('tcp', port) for port in tcp_ports if port != 22]  # 22 is sshd
+    # 22 is the host's sshd, unless the host has none (PMXLAB_LISTEN_SSH=1: the router estate)
+    tcp = [bind('tcp', port) for port in tcp_ports if port != 22 or os.environ.get('PMXLAB_LISTEN_SSH') == '1']
     sockets = tcp + [bind('udp', port) for port in udp_ports]
     with open(ready_file, 'w', encoding='utf-8') as handle:
         handle.write('%d tcp, %d udp\n' % (len(tcp), len(sockets) - len(tcp)))

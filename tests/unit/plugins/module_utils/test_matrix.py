@@ -257,3 +257,10 @@ def test_port_overrides():
     assert matrix.flow_ports(by_id["nfsv3_ancillary"], nfsv3_ports=[892, 662, 892]) == (662, 892)
     with pytest.raises(matrix.MatrixError):
         matrix.flow_ports(by_id["clustering_tcp"], {"cluster_daemon_port": 0})
+
+
+def test_every_source_is_a_public_document_with_its_url():
+    """Sources [1] (the vendor page) had no URL and [2] was "DOMAIN notes", no public document (issue 18)."""
+    for item in list(matrix.FLOWS) + list(matrix.OUTBOUND):
+        assert re.match(r"^[^,]+.*, https://\S+$", item.source_ref), item.id
+        assert "DOMAIN" not in item.source_ref, item.id

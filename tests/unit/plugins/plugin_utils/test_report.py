@@ -57,6 +57,21 @@ def test_counts_in_the_page_match_the_summary_line(recorded, parse_page):
     assert page.text_of["summary"] == line == "reachability: 1110 passed, 186 failed"
     assert page.ids["summary"][1]["class"] == "summary fail"
     assert len(page.tables["mismatches"]) - 1 == 186
+    # failures first, each host linked to its row in the groups below (which are of hosts up to 40 hosts)
+    order = [attrs.get("id") for _tag, attrs in page.tags if attrs.get("id")]
+    assert order.index("mismatches") < order.index("grid") < order.index("diagram") < order.index("groups")
+    links = set(a["href"][1:] for t, a in page.tags if t == "a" and a.get("href", "").startswith("#h-"))
+    assert links and links <= set(page.ids) and set(page.text_of[i] for i in links) <= set(report.summarize(results)["hosts"])
+    assert page.ids["f-1"][0] == "tr" and "f-186" in page.ids
+
+
+def test_groups_come_from_the_results_the_mapping_or_the_names():
+    results = [{"src": "pool-a1", "dst": "nas01", "proto": "tcp", "port": 2049, "family": 4, "observed": "open",
+                "match": True, "dst_group": "filers"},
+               {"src": "xc", "dst": "pool-b12", "proto": "tcp", "port": 443, "family": 4, "observed": "open",
+                "match": True}]
+    assert report.host_groups(results, {"xc": "xencenters"}) == {
+        "pool-a1": "pool-a", "nas01": "filers", "xc": "xencenters", "pool-b12": "pool-b"}
 
 
 def test_mismatches_make_red_cells_and_nothing_else_does(recorded, parse_page):
