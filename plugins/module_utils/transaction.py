@@ -72,6 +72,9 @@ class Transaction:
             "backend": self.backend.name,
             "rules_added": added,
             "rules_removed": removed,
+            # the saved rules' own differences, per key, so that a report can show them
+            "saved_added": _saved_changes(saved_now, saved_want, 0),
+            "saved_removed": _saved_changes(saved_now, saved_want, 1),
             "rule_count": self.backend.rule_count(want),
             "shadowing": self.backend.shadowing(current, self.plan),
             # what is gone and the likely cause (another tool managing the same firewall)
@@ -130,6 +133,13 @@ class Transaction:
             if self._saved_drift():
                 raise TransactionError("the saved %s rules still differ from the running ones after saving"
                                        % self.backend.name)
+
+
+def _saved_changes(saved_now, saved_want, which):
+    """Per key, the saved lines to add (which=0) or to remove (which=1); {} when nothing is saved."""
+    if saved_now is None:
+        return {}
+    return dict((key, line_changes(saved_now.get(key, []), saved_want[key])[which]) for key in saved_want)
 
 
 def _text(views, label=""):

@@ -344,6 +344,18 @@ rules_removed:
   description: Lines of the owned scope that were (or would be) removed, in the same form.
   returned: always
   type: dict
+saved_added:
+  description: Lines of the owned scope missing from the saved rules (iptables saved files, nftables' included
+    file) before this run, in the same form; empty when nothing is saved (firewalld, O(persist=false)).
+  returned: always
+  type: dict
+  version_added: 0.2.0
+saved_removed:
+  description: Lines of the saved owned scope that differed from the plan before this run (extra, or the
+    marker C(# <path> missing) of a missing file), in the same form.
+  returned: always
+  type: dict
+  version_added: 0.2.0
 rule_count:
   description: Rules the owned scope puts in the kernel once applied, per family (iptables), rules of
     the owned chains and jumps (nftables) or rich rules (firewalld).

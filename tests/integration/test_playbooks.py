@@ -91,8 +91,9 @@ def test_a_bad_nfs_port_is_refused_before_any_file_is_written(lab, run_playbook,
     assert dict((path, digest(lab, "filer", path)) for path in NFS_FILES) == files
 
 
-def test_drift_lists_unreachable_hosts_and_fails(lab, run_playbook):
-    """Two unreachable hosts gave '0 of 0 hosts drifted' and exit 0."""
+def test_drift_lists_unreachable_hosts_with_their_ssh_error(lab, run_playbook):
+    """Two unreachable hosts gave '0 of 0 hosts drifted' and exit 0; then their reason was a template error
+    ('dict object' has no attribute 'portmatrix') and the exit status was 2, as for drift."""
     lab.reset(["pool-b1", "san"])
     assert_ok(run_playbook("portmatrix.xenserver.site", "-l", "pool-b1,san,license"))
     cut = host_vars_file(lab, "unreachable", dict((host, {
@@ -101,17 +102,41 @@ def test_drift_lists_unreachable_hosts_and_fails(lab, run_playbook):
     report = os.path.join(lab.state_dir, "drift-unreachable.json")
     done = run_playbook("portmatrix.xenserver.drift", "-l", "pool-b1,san,license",
                         "-e", "portmatrix_drift_report=%s" % report, inventories=[cut])
-    assert done.returncode != 0
-    assert re.search(r"pool-b1 +- +NO RESULT", done.stdout), done.stdout[-3000:]
+    assert done.returncode == 4, done.stdout[-3000:]  # not checked, not drift (2)
+    assert re.search(r"pool-b1 +- +NO RESULT +0 +0  unreachable: Failed to connect to the host via ssh", done.stdout), \
+        done.stdout[-3000:]
+    table = done.stdout.split("TASK [Show one table of the hosts]")[1].split("TASK [")[0]
+    assert "has no attribute" not in table and "unreachable: Failed to connect" in table
     assert "no result from 2: pool-b1, san" in done.stdout
     with open(report) as handle:
         data = json.load(handle)
-    assert data["no_result"] == ["pool-b1", "san"] and data["drifted"] == []
+    assert data["no_result"] == ["pool-b1", "san"] and data["drifted"] == [] and data["outcome"] == "not_checked"
     assert [h["status"] for h in data["hosts"] if h["host"] == "license"] == ["ok"]
+    assert [h["cause"] for h in data["hosts"] if h["host"] == "san"][0].startswith("unreachable: Failed to connect")
+    assert "fatal: [san]: UNREACHABLE! => " in done.stdout and "not checked: unreachable: Failed to connect" in done.stdout
+
+
+def test_drift_with_bad_settings_checks_nothing_and_says_so(lab, run_playbook):
+    """A bad setting exited 2, like drift, and left the previous JSON report in place."""
+    report = os.path.join(lab.state_dir, "drift-bad-settings.json")
+    with open(report, "w") as handle:
+        handle.write("{}")
+    logins = accepted_logins(lab, "license")
+    done = run_playbook("portmatrix.xenserver.drift", "-l", "license,filer",
+                        "-e", json.dumps({"portmatrix_nfsv3_ports": {"mountd": 70000},
+                                          "portmatrix_drift_report": report}))
+    assert done.returncode == 4, done.stdout[-3000:]
+    assert "portmatrix_nfsv3_ports mountd: bad port 70000" in done.stdout
+    assert "not checked: the settings check failed" in done.stdout
+    with open(report) as handle:
+        data = json.load(handle)
+    assert data["outcome"] == "bad_settings" and "bad port 70000" in data["error"] and data["hosts"] == []
+    assert accepted_logins(lab, "license") == logins  # no host was contacted
 
 
 def test_unsaved_rules_are_drift(lab, run_playbook):
-    """A host whose saved rules were replaced by the stock file printed 'ok' and exit 0 (lost at the next boot)."""
+    """A host whose saved rules were replaced by the stock file printed 'ok' and exit 0 (lost at the next boot);
+    then 'DRIFT 0 0' with no line: the UNSAVED state could never show and the saved lines were not named."""
     lab.reset(["license"])
     assert_ok(run_playbook("portmatrix.xenserver.site", "-l", "license"))
     assert_ok(run_playbook("portmatrix.xenserver.drift", "-l", "license"))
@@ -120,9 +145,11 @@ def test_unsaved_rules_are_drift(lab, run_playbook):
     running = lab.exec("license", ["iptables-save", "-t", "filter"], check=True).stdout
     assert "PMX-INPUT" in running  # the running rules are right: only the saved ones differ
     done = run_playbook("portmatrix.xenserver.drift", "-l", "license")
-    assert done.returncode != 0
-    assert re.search(r"license +iptables +(UNSAVED|DRIFT)", done.stdout), done.stdout[-3000:]
-    assert "Firewall drift on license" in done.stdout
+    assert done.returncode == 2, done.stdout[-3000:]
+    assert re.search(r"license +iptables +UNSAVED +[1-9]\d* +0  saved rules differ", done.stdout), done.stdout[-3000:]
+    assert re.search(r"\+ IPv4 saved +-A INPUT -j PMX-INPUT", done.stdout), done.stdout[-3000:]
+    assert "IPv6 saved" not in done.stdout and not re.search(r"[+-] IPv[46] running", done.stdout)
+    assert "Firewall drift on license: run again" in done.stdout
     assert_ok(run_playbook("portmatrix.xenserver.drift", "-l", "license", "-e", "portmatrix_enforce=true"))
     assert "-A INPUT -j PMX-INPUT" in lab.exec("license", ["cat", "/etc/iptables/rules.v4"], check=True).stdout
     assert_ok(run_playbook("portmatrix.xenserver.drift", "-l", "license"))

@@ -110,3 +110,13 @@ def test_a_failed_save_puts_the_running_state_back():
         Transaction(backend, ["a", "b"]).run()
     assert "cannot save: read-only file system" in str(err.value) and "put back" in str(err.value)
     assert backend.state == ["old"] and backend.writes == 1 and backend.saves == 1
+
+
+def test_check_mode_names_the_saved_lines_that_differ():
+    """A replaced saved file showed as drift with no line: the saved differences were only in the diff."""
+    backend = ListBackend(["a", "b"], saved=["a", "stock"])
+    result = Transaction(backend, ["a", "b"], check_mode=True).run()
+    assert result["unsaved"] and result["rules_added"] == {4: []} and result["rules_removed"] == {4: []}
+    assert result["saved_added"] == {4: ["b"]} and result["saved_removed"] == {4: ["stock"]}
+    nothing_saved = Transaction(ListBackend(["a"]), ["a"], check_mode=True).run()
+    assert nothing_saved["saved_added"] == {} and nothing_saved["saved_removed"] == {}

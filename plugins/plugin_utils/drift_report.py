@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The drift playbook's report, as plain functions (no Ansible needed).
+
+host_rows():  one row per host of the run, with its state and the cause of that state;
+table_lines(): the fixed-width table the playbook prints;
+summary():    what the JSON report (portmatrix_drift_report) and set_stats carry.
+
+The JSON schema is documented in docs/guides/scheduled-drift.md; keep the two together.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# States, and which outcome each one counts towards.
+OK, DRIFT, UNSAVED, CORRECTED, FAILED, NO_RESULT = "ok", "DRIFT", "UNSAVED", "corrected", "FAILED", "NO RESULT"
+# A foreign rule or zone opens a port the matrix restricts, and nothing else differs.
+SHADOWED = "SHADOWED"
+DRIFTED_STATES = (DRIFT, UNSAVED, SHADOWED, CORRECTED)
+NOT_CHECKED_STATES = (NO_RESULT, FAILED)
+
+# Outcome of the run and the exit status ansible-playbook gives for it (docs/guides/scheduled-drift.md).
+OUTCOME_OK, OUTCOME_DRIFT, OUTCOME_NOT_CHECKED, OUTCOME_BAD_SETTINGS = "ok", "drift", "not_checked", "bad_settings"
+SCHEMA = 2
+
+# Results the run registers for a host's firewall_rules call (the first one present is read): the
+# drift playbook's own call, then the roles' calls. An unreachable host's reason is in there.
+FIREWALL_REGISTERS = ("__drift_firewall", "__pool_host_firewall", "__storage_filer_firewall",
+                      "__license_server_firewall", "__infra_service_firewall")
+
+REASON_WIDTH = 300
+
+
+def family_label(key):
+    """The label of one view key of the module's results: 4 -> IPv4, 'nftables' -> nft."""
+    text = str(key)
+    if text in ("4", "6"):
+        return "IPv" + text
+    return {"nftables": "nft"}.get(text, text)
+
+
+def labelled_lines(by_key, where):
+    """[(label, line)] of a per-family dict of lines; label is e.g. 'IPv4 running'."""
+    out = []
+    for key in sorted(by_key or {}, key=str):
+        for line in by_key[key] or []:
+            out.append({"family": family_label(key), "where": where, "line": line})
+    return out
+
+
+def _text(value, width=REASON_WIDTH):
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
+
+
+def no_result_cause(registered, failure=None):
+    """Why a host gave no result: the connection's own error of the first registered
+    firewall_rules result that was unreachable ('unreachable: <error>'), else the message of one
+    that failed, else the failure the run kept for the host."""
+    results = [_mapping(result) for result in registered]
+    for result in results:
+        if result.get("unreachable"):
+            return "unreachable: " + _text(result.get("msg") or "no message")
+    for result in results:
+        if result.get("failed"):
+            return _text(result.get("msg") or "failed")
+    kept = failure.get("msg") if isinstance(failure, dict) else failure
+    return _text(kept or "no result (unreachable or failed)")
+
+
+def host_row(host, plan, result, registered=(), failure=None, enforce=False):
+    """One host's row.
+
+    plan: what portmatrix.xenserver.plan returned for the host in this run;
+    result: the portmatrix_result fact (what the host's firewall_rules call returned);
+    registered: registered firewall_rules results of the run (for an unreachable host's error);
+    failure: the failure the run kept for the host (its rescue), if any.
+    Returns None for a host the collection does not manage (it is not listed)."""
+    plan, result = _mapping(plan), _mapping(result)
+    row = {"host": host, "status": NO_RESULT, "backend": "-", "cause": "", "missing": [], "extra": [],
+           "saved_missing": [], "saved_extra": [], "hints": [], "shadowing": [],
+           "drift": False, "unsaved": False, "failed": True}
+    facts = _mapping(plan.get("portmatrix"))
+    if not facts:
+        row["cause"] = _text(plan.get("msg") or "unreachable or failed before its plan was worked out")
+        return row
+    if not facts.get("manage"):
+        return None
+    if not result or (plan.get("run") and result.get("run") != plan.get("run")):
+        row["cause"] = no_result_cause(registered, failure)
+        return row
+    missing = labelled_lines(result.get("rules_added"), "running")
+    extra = labelled_lines(result.get("rules_removed"), "running")
+    saved_missing = labelled_lines(result.get("saved_added"), "saved")
+    saved_extra = labelled_lines(result.get("saved_removed"), "saved")
+    unsaved = bool(result.get("unsaved"))
+    running = bool(missing or extra) or (bool(result.get("drift")) and not unsaved)
+    shadowing = [line for lines in _mapping(result.get("shadowing")).values() for line in (lines or [])]
+    row.update(backend=result.get("backend") or "-", missing=missing, extra=extra, saved_missing=saved_missing,
+               saved_extra=saved_extra, drift=running or unsaved, unsaved=unsaved, failed=bool(result.get("failed")),
+               hints=list(result.get("hints") or []), shadowing=shadowing)
+    if row["failed"]:
+        row.update(status=FAILED, cause=_text(result.get("msg") or "failed"))
+    elif running or unsaved:
+        row["status"] = CORRECTED if enforce else (DRIFT if running else UNSAVED)
+        row["cause"] = _cause(missing, extra, saved_missing, saved_extra, unsaved)
+    elif shadowing:
+        # Enforcing does not remove another tool's rules: a shadowed host stays shadowed.
+        row.update(status=SHADOWED, cause="%d foreign rule(s) open ports the matrix restricts" % len(shadowing))
+    else:
+        row["status"] = OK
+    return row
+
+
+def _cause(missing, extra, saved_missing, saved_extra, unsaved):
+    parts = []
+    for lines, what in ((missing, "missing"), (extra, "extra")):
+        for label in _labels(lines):
+            parts.append("%s %s %s" % (sum(1 for line in lines if _label(line) == label), label, what))
+    if unsaved:
+        if saved_missing or saved_extra:
+            parts.append("saved rules differ (%d missing, %d extra): the next boot loads other rules"
+                         % (len(saved_missing), len(saved_extra)))
+        else:
+            parts.append("saved rules differ from the running ones: the next boot loads other rules")
+    return "; ".join(parts) or "the rules differ"
+
+
+def _label(line):
+    return "%s %s" % (line["family"], line["where"])
+
+
+def _labels(lines):
+    seen = []
+    for line in lines:
+        if _label(line) not in seen:
+            seen.append(_label(line))
+    return seen
+
+
+def host_rows(hosts, host_vars, enforce=False):
+    """Rows of the hosts of the run (sorted by name), from each host's variables: the plan
+    (__drift_plan), the firewall result (portmatrix_result), registered firewall results
+    (FIREWALL_REGISTERS) and a kept failure (__drift_failure)."""
+    rows = []
+    for host in sorted(hosts):
+        hv = host_vars[host]
+        row = host_row(host, _get(hv, "__drift_plan"), _get(hv, "portmatrix_result"),
+                       [_get(hv, name) for name in FIREWALL_REGISTERS], _get(hv, "__drift_failure"), enforce)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _get(host_vars, name):
+    try:
+        return host_vars.get(name) if hasattr(host_vars, "get") else host_vars[name]
+    except KeyError:
+        return None
+
+
+def summary(rows, enforce=False, settings_error=None):
+    """The report: the rows, who drifted, who could not be checked, and the outcome. With
+    settings_error (the settings check failed, nothing was checked) the outcome is bad_settings."""
+    drifted = [row["host"] for row in rows if row["status"] in DRIFTED_STATES]
+    not_checked = [row["host"] for row in rows if row["status"] in NOT_CHECKED_STATES]
+    outcome = OUTCOME_BAD_SETTINGS if settings_error else OUTCOME_NOT_CHECKED if not_checked else \
+        OUTCOME_DRIFT if drifted and not enforce else OUTCOME_OK
+    return {"schema": SCHEMA, "enforced": bool(enforce), "outcome": outcome,
+            "error": _text(settings_error, 2000) if settings_error else "",
+            "drifted": drifted, "no_result": not_checked, "hosts": rows}
+
+
+def cause_of(report, host):
+    """The cause in host's row of the report, '' when the host has no row."""
+    for row in report.get("hosts") or []:
+        if row.get("host") == host:
+            return row.get("cause") or ""
+    return ""
+
+
+def table_lines(report):
+    """The table the playbook prints: one line per host, then its differing lines, each labelled
+    with its family and whether it is the running or the saved rules; then one summary line."""
+    rows = report["hosts"]
+    width = max([len(row["host"]) for row in rows] + [4])
+    head = "%-*s  %-10s %-10s %8s %8s  %s" % (width, "host", "backend", "status", "missing", "extra", "cause")
+    lines = [head.rstrip()]
+    for row in rows:
+        lines.append(("%-*s  %-10s %-10s %8d %8d  %s" % (
+            width, row["host"], row["backend"], row["status"], len(row["missing"]) + len(row["saved_missing"]),
+            len(row["extra"]) + len(row["saved_extra"]), row["cause"])).rstrip())
+        lines.extend("    hint: %s" % line for line in row.get("hints") or [])
+        lines.extend("    shadowing: %s" % line for line in row.get("shadowing") or [])
+        for sign, key in (("+", "missing"), ("-", "extra"), ("+", "saved_missing"), ("-", "saved_extra")):
+            for line in row[key]:
+                lines.append("    %s %-14s %s" % (sign, _label(line), line["line"]))
+    lines.append(summary_line(report))
+    return lines
+
+
+def summary_line(report):
+    drifted, not_checked = report["drifted"], report["no_result"]
+    text = "%d of %d hosts drifted" % (len(drifted), len(report["hosts"]))
+    corrected = [row["host"] for row in report["hosts"] if row["status"] == CORRECTED]
+    if report["enforced"] and corrected:
+        text += "; corrected" if len(corrected) == len(drifted) else "; %d corrected" % len(corrected)
+    if not_checked:
+        text += "; no result from %d: %s" % (len(not_checked), ", ".join(not_checked))
+    return text

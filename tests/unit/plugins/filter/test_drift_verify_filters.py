@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The report filters as the playbooks call them, through Ansible's templating."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.portmatrix.xenserver.plugins.filter.drift import drift_report, drift_table
+from ansible_collections.portmatrix.xenserver.plugins.filter.verify import (
+    verify_tcp_results, verify_tcp_targets, verify_udp_lines)
+from ansible_collections.portmatrix.xenserver.plugins.filter.xensource_inventory import xensource_inventory
+
+RUN = "/tmp/ansible-local-1"
+
+
+def test_drift_report_and_table():
+    host_vars = {"a": {"__drift_plan": {"portmatrix": {"manage": True}, "run": RUN},
+                       "portmatrix_result": {"run": RUN, "backend": "nftables", "drift": True,
+                                             "rules_added": {"nftables": ["tcp dport 443 accept"]}}}}
+    value = drift_report(host_vars, ["a"], "yes")
+    assert value["enforced"] is True and value["hosts"][0]["status"] == "corrected"
+    assert "+ nft running" in drift_table(value)[2]
+    bad = drift_report(host_vars, [], False, settings_error="no pool")
+    assert bad["outcome"] == "bad_settings"
+    with pytest.raises(AnsibleFilterError):
+        drift_report(host_vars, ["zz"])
+    with pytest.raises(AnsibleFilterError):
+        drift_table(["not a report"])
+
+
+def test_verify_filters():
+    flows = [{"dst": "b", "proto": "tcp", "addresses": ["198.18.0.2"], "ports": [22]}]
+    assert verify_tcp_targets(flows) == [{"dst": "b", "address": "198.18.0.2", "port": 22}]
+    with pytest.raises(AnsibleFilterError):
+        verify_tcp_targets("b")
+    host_vars = {"a": {"__verify_tcp": {"results": [{"item": {"dst": "b", "address": "198.18.0.2", "port": 22}}]}},
+                 "c": {}}
+    assert [r["match"] for r in verify_tcp_results(host_vars, ["a", "c", "gone"])] == [True]
+    assert verify_udp_lines({"a": flows}) == ["  none"]
+    with pytest.raises(AnsibleFilterError):
+        verify_udp_lines([])
+
+
+def test_xensource_inventory_filter():
+    assert xensource_inventory(b"INSTALLATION_UUID='u-1'\n") == {"INSTALLATION_UUID": "u-1"}
+    assert xensource_inventory(None) == {}
+    with pytest.raises(AnsibleFilterError):
+        xensource_inventory(["a=b"])

@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The drift report's states, causes and table (plugins/plugin_utils/drift_report.py)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import drift_report as report
+
+RUN = "/tmp/ansible-local-1"
+PLAN = {"portmatrix": {"manage": True}, "run": RUN}
+JUMP = "-A INPUT -j PMX-INPUT"
+SSH_ERROR = ("Failed to connect to the host via ssh: ssh: connect to host 198.18.0.9 port 22: "
+             "Connection refused")
+
+
+def result(**values):
+    out = {"run": RUN, "backend": "iptables", "drift": False, "unsaved": False, "failed": False,
+           "rules_added": {"4": [], "6": []}, "rules_removed": {"4": [], "6": []}, "saved_added": {}, "saved_removed": {}}
+    out.update(values)
+    return out
+
+
+def test_replaced_saved_file_is_unsaved_with_its_lines():
+    """A replaced saved file showed 'DRIFT 0 0' with no line: the module sets drift whenever unsaved is."""
+    row = report.host_row("license", PLAN, result(drift=True, unsaved=True, saved_added={"4": [JUMP], "6": []},
+                                                  saved_removed={"4": []}))
+    assert row["status"] == "UNSAVED"
+    assert row["saved_missing"] == [{"family": "IPv4", "where": "saved", "line": JUMP}]
+    assert "saved rules differ (1 missing, 0 extra)" in row["cause"]
+    lines = report.table_lines(report.summary([row]))
+    assert any(line.split() == ["+", "IPv4", "saved", "-A", "INPUT", "-j", "PMX-INPUT"] for line in lines), lines
+    assert lines[-1] == "1 of 1 hosts drifted"
+
+
+def test_running_drift_wins_over_unsaved_and_enforce_says_corrected():
+    value = result(drift=True, unsaved=True, rules_added={"4": ["-A PMX-x -j ACCEPT"]})
+    assert report.host_row("h", PLAN, value)["status"] == "DRIFT"
+    assert report.host_row("h", PLAN, value, enforce=True)["status"] == "corrected"
+    assert report.host_row("h", PLAN, result())["status"] == "ok"
+
+
+def test_identical_lines_of_both_families_are_labelled():
+    """The same missing line for IPv4 and IPv6 printed twice with no label."""
+    line = "-A PMX-INPUT -p tcp -m tcp --dport 443 -j ACCEPT"
+    row = report.host_row("h", PLAN, result(drift=True, rules_added={"4": [line], "6": [line]},
+                                            rules_removed={"nftables": ["rule x"]}))
+    lines = report.table_lines(report.summary([row]))
+    shown = [l.strip() for l in lines if line in l]
+    assert len(shown) == 2 and len(set(shown)) == 2, lines
+    assert shown[0].startswith("+ IPv4 running") and shown[1].startswith("+ IPv6 running")
+    assert any(l.strip().startswith("- nft") for l in lines)
+    assert row["cause"] == "1 IPv4 running missing; 1 IPv6 running missing; 1 nft running extra"
+
+
+def test_unreachable_host_says_its_connection_error():
+    """An unreachable host's reason was a template error ('dict object' has no attribute 'portmatrix')."""
+    registered = [None, {"unreachable": True, "changed": False, "msg": SSH_ERROR}]
+    failure = {"msg": "The conditional check '__pool_host_firewall.portmatrix.manage' failed: 'dict object' "
+                      "has no attribute 'portmatrix'"}
+    row = report.host_row("pool-b1", PLAN, {}, registered, failure)
+    assert row["status"] == "NO RESULT" and row["failed"]
+    assert row["cause"] == "unreachable: " + SSH_ERROR
+    summary = report.summary([row, report.host_row("ok-host", PLAN, result())])
+    assert summary["outcome"] == "not_checked" and summary["no_result"] == ["pool-b1"]
+    assert "no result from 1: pool-b1" in report.table_lines(summary)[-1]
+
+
+def test_a_result_of_an_earlier_run_is_no_result():
+    row = report.host_row("h", PLAN, result(run="/tmp/ansible-local-0"), failure="failed to do it")
+    assert row["status"] == "NO RESULT" and row["cause"] == "failed to do it"
+    failed = report.host_row("h", PLAN, result(failed=True, msg="iptables-restore: line 3 failed"))
+    assert failed["status"] == "FAILED" and failed["cause"] == "iptables-restore: line 3 failed"
+
+
+def test_hosts_without_plan_or_not_managed():
+    assert report.host_row("h", {"failed": True, "msg": "bad"}, None)["cause"] == "bad"
+    assert report.host_row("h", {"portmatrix": {"manage": False}, "run": RUN}, None) is None
+
+
+def test_outcomes_and_exit_precedence():
+    drifted = report.host_row("a", PLAN, result(drift=True, rules_removed={"4": ["x"]}))
+    lost = report.host_row("b", PLAN, {}, [{"unreachable": True, "msg": "no route"}])
+    assert report.summary([drifted])["outcome"] == "drift"
+    assert report.summary([drifted], enforce=True)["outcome"] == "ok"
+    assert report.summary([drifted, lost])["outcome"] == "not_checked"
+    bad = report.summary([], settings_error="portmatrix_pool: host pool-a1 has no pool")
+    assert bad["outcome"] == "bad_settings" and bad["error"].startswith("portmatrix_pool")
+    assert set(bad) == {"schema", "enforced", "outcome", "error", "drifted", "no_result", "hosts"}
+    assert report.cause_of(report.summary([lost]), "b") == "unreachable: no route"
+    assert report.cause_of(report.summary([lost]), "zz") == ""
+
+
+def test_host_rows_read_each_hosts_variables():
+    host_vars = {"b": {"__drift_plan": PLAN, "__pool_host_firewall": {"unreachable": True, "msg": SSH_ERROR}},
+                 "a": {"__drift_plan": PLAN, "portmatrix_result": result()},
+                 "u": {"__drift_plan": {"portmatrix": {"manage": False}}}}
+    rows = report.host_rows(["b", "u", "a"], host_vars)
+    assert [(r["host"], r["status"]) for r in rows] == [("a", "ok"), ("b", "NO RESULT")]
+    assert rows[1]["cause"].endswith("Connection refused")
+
+
+def test_table_is_aligned_and_long_causes_are_cut():
+    rows = [report.host_row("a-long-host-name", PLAN, result()),
+            report.host_row("b", PLAN, result(failed=True, msg="x" * 1000))]
+    lines = report.table_lines(report.summary(rows))
+    assert lines[0].split() == ["host", "backend", "status", "missing", "extra", "cause"]
+    assert lines[1].index("iptables") == lines[2].index("iptables") == len("a-long-host-name") + 2
+    assert len(rows[1]["cause"]) == report.REASON_WIDTH and rows[1]["cause"].endswith("...")
+
+
+def test_no_result_cause_prefers_the_connection_error():
+    assert report.no_result_cause([{"failed": True, "msg": "x"}, {"unreachable": True, "msg": "timed out"}]) == \
+        "unreachable: timed out"
+    assert report.no_result_cause([None, {"failed": True, "msg": "MODULE FAILURE"}], "kept") == "MODULE FAILURE"
+    assert report.no_result_cause([], {"msg": "kept one"}) == "kept one"
+    assert report.no_result_cause([]) == "no result (unreachable or failed)"
+
+
+def test_hints_and_shadowing_are_printed_and_shadowed_counts_as_drift():
+    """What another tool removed (hints) and what a foreign rule opens (shadowing) reach the table."""
+    gone = "the policy and ipsets are gone: another tool reset firewalld's configuration"
+    shadow = "zone public: service nfs opens 2049/tcp to every source while pmx-input is not running"
+    drifted = report.host_row("filer", PLAN, result(drift=True, rules_added={"firewalld": ["policy pmx-input"]},
+                                                    hints=[gone], shadowing={"firewalld": [shadow]}))
+    shadowed = report.host_row("filer2", PLAN, result(shadowing={"4": ["-A INPUT -p tcp --dport 2049 -j ACCEPT"]}))
+    assert drifted["status"] == "DRIFT" and shadowed["status"] == "SHADOWED"
+    lines = report.table_lines(report.summary([drifted, shadowed]))
+    assert "    hint: " + gone in lines and "    shadowing: " + shadow in lines, lines
+    assert lines[-1] == "2 of 2 hosts drifted"
+    # Enforcing removes no foreign rule: the shadowed host is not corrected, and the run says so.
+    enforced = report.summary([report.host_row("filer", PLAN, result(drift=True, rules_added={"4": [JUMP]}), enforce=True),
+                               report.host_row("filer2", PLAN, result(shadowing={"4": ["x"]}), enforce=True)],
+                              enforce=True)
+    assert [row["status"] for row in enforced["hosts"]] == ["corrected", "SHADOWED"]
+    assert report.summary_line(enforced) == "2 of 2 hosts drifted; 1 corrected"
