@@ -63,6 +63,14 @@ options:
     type: list
     elements: str
     default: []
+  migration_peers:
+    description:
+      - Addresses of the hosts of the other pools that migrate VMs to this host's pool (cross-pool
+        live and storage migration, pool join). The V(cross_pool_migration) flow (443/tcp) is
+        allowed from these only; it is active when O(features) lists V(cross_pool_migration).
+    type: list
+    elements: str
+    default: []
   clustered:
     description:
       - Whether this host's pool is clustered; clustering flows are allowed only then.
@@ -391,6 +399,7 @@ ARGUMENT_SPEC = dict(
     components=dict(type="list", elements="str", default=[]),
     peers=dict(type="dict", default={}),
     pool_peers=dict(type="list", elements="str", default=[]),
+    migration_peers=dict(type="list", elements="str", default=[]),
     clustered=dict(type="bool", default=False),
     features=dict(type="list", elements="str", default=[]),
     skip_features=dict(type="list", elements="str", default=[]),
@@ -513,6 +522,7 @@ def main():
             reject_unmatched=params["reject_unmatched"],
             public_ports=params["public_ports"],
             guards=guards(params),
+            migration_peers=params["migration_peers"],
         )
     except planner.PlanError as exc:
         module.fail_json(msg=str(exc))

@@ -49,6 +49,12 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "group names. Every group named here must exist in the inventory."),
     Setting("portmatrix_clustered_pools", "str_list", [], "estate",
             "Names of the pools that are clustered (GFS2). Clustering flows are opened only inside these pools."),
+    Setting("portmatrix_migration_pools", "migration_pools", {}, "host",
+            "Cross-pool migration: which pools migrate VMs to which, as a dictionary from the sending pool to the "
+            "receiving pool(s), for example V({poolB: [poolA]}); list both directions for migration both ways "
+            "(V({poolA: [poolB], poolB: [poolA]})). Set it once in C(group_vars/all): the receiving pool's hosts "
+            "read it and accept 443/tcp from the sending pool's hosts (flow C(cross_pool_migration); in O(portmatrix_strict) mode they refuse them otherwise). "
+            "Source: xen-api C(ocaml/xapi/xapi_vm_migrate.ml)."),
     Setting("portmatrix_addresses", "addresses", None, "host",
             "The host's addresses as its peers see them: IPv4, IPv6, CIDR networks or names (resolved on the "
             "controller, IPv4 and IPv6). Takes precedence over C(ansible_host), which takes precedence over the "
@@ -295,6 +301,22 @@ def _extra_rules(value, name):
     return checked
 
 
+def _migration_pools(value, name):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary from a sending pool to the pool(s) it migrates to, for example "
+                   "{poolB: [poolA]}, got %s" % _type_name(value))
+    found = collections.OrderedDict()
+    for pool, targets in value.items():
+        names = _str_list([targets] if isinstance(targets, (str, int)) and not isinstance(targets, bool)
+                          else targets, name)
+        if str(pool).strip() in names:
+            raise _Bad("%s: a pool does not migrate to itself (same-pool 443 is always allowed)" % pool)
+        found[_str(pool, name)] = sorted(set(names))
+    return found
+
+
 def _seconds(value, name):
     if isinstance(value, bool) or not str(value).strip().isdigit() or int(str(value).strip()) > 3600:
         raise _Bad("must be a whole number of seconds from 0 to 3600, got %s" % _type_name(value))
@@ -305,6 +327,7 @@ _CHECKS = {
     "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
     "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
     "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules, "seconds": _seconds,
+    "migration_pools": _migration_pools,
 }
 
 
