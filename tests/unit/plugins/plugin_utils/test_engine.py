@@ -278,7 +278,7 @@ def test_cross_pool_migration_follows_portmatrix_migration_pools():
     merged = [m for m in engine.merged_flows(e, calls) if "cross_pool_migration" in m["flows"]]
     assert [(m["source_hosts"], m["pool"], m["ports"]) for m in merged] == [
         (["b1"], "pool_a (cross-pool migration in)", [443])]
-    both = dict(migration, portmatrix_migration_pools={"pool_b": ["pool_a"], "pool_a": ["pool_b"]})
+    both = {"portmatrix_migration_pools": {"pool_b": ["pool_a"], "pool_a": ["pool_b"]}, "portmatrix_strict": True}
     assert call(e, "b1", **both)["args"]["migration_peers"] == ["192.0.2.11", "192.0.2.112", "2001:db8::12",
                                                                 "192.0.2.13"]
 
