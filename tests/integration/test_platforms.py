@@ -41,7 +41,7 @@ class InventoryRunner:
 
     def __call__(self, hosts, group_vars, check=False):
         with open(self.extra, "w") as handle:
-            yaml.safe_dump({"all": {"children": group_vars}}, handle)
+            yaml.safe_dump(group_vars, handle)
         argv = [self.ansible, ",".join(hosts), "-i", self.lab.inventory_path, "-i", self.extra,
                 "-m", "portmatrix.xenserver.firewall_rules", "-a", json.dumps({"from_inventory": True}), "--forks", "4"]
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_STDOUT_CALLBACK="oneline",
@@ -53,9 +53,9 @@ class InventoryRunner:
             match = re.match(r"^(\S+) \| (\w+)!? => (\{.*\})$", line)
             if match:
                 results[match.group(1)] = dict(json.loads(match.group(3)), status=match.group(2))
-        assert sorted(results) == sorted(hosts), done.stdout
-        failed = dict((h, r) for h, r in results.items() if r["status"] not in ("SUCCESS", "CHANGED"))
-        assert not failed, done.stdout
+        assert sorted(results) == sorted(hosts), done.stdout[-3000:]
+        failed = dict((h, r.get("msg")) for h, r in results.items() if r["status"] not in ("SUCCESS", "CHANGED"))
+        assert not failed, failed
         return results
 
 
