@@ -250,6 +250,13 @@ def migration_peers(estate, info, values):
     return pools, _by_family(_unique(addresses), values["portmatrix_address_families"])
 
 
+def platform_args(values, served):
+    """The platform argument of a pool host (the module detects it when auto); nothing for other hosts."""
+    if "pool_host" in served and values["portmatrix_platform"] != "auto":
+        return {"platform": values["portmatrix_platform"]}
+    return {}
+
+
 def _unique(items):
     seen, out = set(), []
     for item in items:
@@ -339,6 +346,7 @@ def host_call(estate, host, values):
     ])
     if strict:
         args["public_ports"] = []
+    args.update(platform_args(values, served))
     return {
         "host": host,
         "manage": bool(info.managed and served),

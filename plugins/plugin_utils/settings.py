@@ -17,7 +17,7 @@ __metaclass__ = type
 import collections
 import re
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix, platform
 
 
 class SettingsError(ValueError):
@@ -34,6 +34,7 @@ Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope",
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
+PLATFORMS = platform.CHOICES
 _GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -55,6 +56,11 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "(V({poolA: [poolB], poolB: [poolA]})). Set it once in C(group_vars/all): the receiving pool's hosts "
             "read it and accept 443/tcp from the sending pool's hosts (flow C(cross_pool_migration); in O(portmatrix_strict) mode they refuse them otherwise). "
             "Source: xen-api C(ocaml/xapi/xapi_vm_migrate.ml)."),
+    Setting("portmatrix_platform", "platform", "auto", "host",
+            "Pool hosts: V(xenserver8), V(xenserver9), V(xcp-ng8) or V(auto) (detected on the host from "
+            "C(/etc/xensource-inventory) or C(/etc/os-release), reported in the firewall_rules result's C(platform)). "
+            "It decides what the collection expects from xapi there (docs/platforms.md); a host that contradicts it "
+            "fails before anything changes."),
     Setting("portmatrix_addresses", "addresses", None, "host",
             "The host's addresses as its peers see them: IPv4, IPv6, CIDR networks or names (resolved on the "
             "controller, IPv4 and IPv6). Takes precedence over C(ansible_host), which takes precedence over the "
@@ -317,6 +323,13 @@ def _migration_pools(value, name):
     return found
 
 
+def _platform(value, name):
+    text = _str(value, name)
+    if text not in PLATFORMS:
+        raise _Bad("must be one of %s, got %r" % (", ".join(PLATFORMS), text))
+    return text
+
+
 def _seconds(value, name):
     if isinstance(value, bool) or not str(value).strip().isdigit() or int(str(value).strip()) > 3600:
         raise _Bad("must be a whole number of seconds from 0 to 3600, got %s" % _type_name(value))
@@ -327,7 +340,7 @@ _CHECKS = {
     "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
     "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
     "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules, "seconds": _seconds,
-    "migration_pools": _migration_pools,
+    "migration_pools": _migration_pools, "platform": _platform,
 }
 
 

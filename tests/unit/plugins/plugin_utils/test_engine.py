@@ -292,3 +292,13 @@ def test_bad_migration_pools(value, message):
     with pytest.raises(settings.SettingsError) as err:
         settings.read("a1", {"portmatrix_migration_pools": value})
     assert "a1: portmatrix_migration_pools " in str(err.value) and message in str(err.value)
+
+
+def test_platform_is_passed_to_pool_hosts_only():
+    e = estate(GROUPS, HOSTS)
+    assert call(e, "a1", portmatrix_platform="xcp-ng8")["args"]["platform"] == "xcp-ng8"
+    assert "platform" not in call(e, "a1")["args"]                        # auto: the module detects it
+    assert "platform" not in call(e, "lic", portmatrix_platform="xenserver8")["args"]
+    with pytest.raises(settings.SettingsError) as err:
+        settings.read("a1", {"portmatrix_platform": "xcpng"})
+    assert "a1: portmatrix_platform must be one of auto, xenserver8, xenserver9, xcp-ng8" in str(err.value)
