@@ -126,8 +126,10 @@ def problem(requested, detected, backend, https_only):
         return ("portmatrix_platform is %s but this host is %s (PRODUCT_BRAND=%s, PRODUCT_VERSION=%s in %s); "
                 "nothing was changed" % (requested, detected["platform"], detected["product_brand"],
                                          detected["product_version"], detected["detected_from"]))
-    name = detected["platform"] if requested == "auto" else requested
-    expected = PLATFORMS.get(name, {}).get("backend")
+    # with a platform given, the backend must be the firewall xapi drives there (auto: the backend's
+    # own checks speak, e.g. "firewalld is not running")
+    expected = PLATFORMS.get(requested, {}).get("backend")
+    name = requested
     if expected and backend not in ("auto", expected):
         return ("backend %s on a %s host: xapi drives %s there (%s), so the collection's rules must live in %s "
                 "too; nothing was changed" % (backend, name, expected, PLATFORMS[name]["source"], expected))

@@ -69,8 +69,8 @@ options:
         (the firewall it drives, what it owns; see docs/platforms.md). V(auto) detects it from
         C(/etc/xensource-inventory) (PRODUCT_BRAND, PRODUCT_VERSION) or C(/etc/os-release); the
         result's C(platform) reports what was detected.
-      - A platform given that the host contradicts, a O(backend) other than the one xapi drives on the
-        platform, or O(https_only) on a Common Criteria host (C(CC_PREPARATIONS) in the inventory file,
+      - A platform given that the host contradicts, a O(backend) other than the one xapi drives on a
+        platform given, or O(https_only) on a Common Criteria host (C(CC_PREPARATIONS) in the inventory file,
         where xapi refuses to change https-only) fail before anything is changed.
     type: str
     choices: [auto, xenserver8, xenserver9, xcp-ng8]

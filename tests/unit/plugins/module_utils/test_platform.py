@@ -45,7 +45,8 @@ def test_problems_stop_before_any_change():
     assert platform.problem("xcp-ng8", xcp, "iptables", True) is None
     assert "portmatrix_platform is xenserver9 but this host is xcp-ng8" in platform.problem(
         "xenserver9", xcp, "auto", False)
-    assert "backend firewalld on a xcp-ng8 host: xapi drives iptables" in platform.problem("auto", xcp, "firewalld", False)
+    assert "backend firewalld on a xcp-ng8 host: xapi drives iptables" in platform.problem("xcp-ng8", xcp, "firewalld", False)
+    assert platform.problem("auto", xcp, "firewalld", False) is None   # the backend's own checks speak
     unknown = platform.from_files(None, None)
     assert platform.problem("xenserver9", unknown, "auto", False) is None   # nothing contradicts it
     assert "xapi drives firewalld" in platform.problem("xenserver9", unknown, "iptables", False)
