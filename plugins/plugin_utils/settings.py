@@ -340,8 +340,9 @@ _CHECKS = {
     "bool": _bool, "str": _str, "str_list": _str_list, "port": _port, "families": _families,
     "addresses": _addresses, "features": _features, "backend": _backend, "groups": _groups,
     "nfsv3_ports": _nfsv3_ports, "extra_rules": _extra_rules, "seconds": _seconds,
-    "migration_pools": _migration_pools, "platform": _platform,
 }
+
+_CHECKS.update({"migration_pools": _migration_pools, "platform": _platform})  # the platforms' settings
 
 
 def check(name, value):
