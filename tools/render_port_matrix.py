@@ -24,7 +24,7 @@ def load_matrix():
 def _ports(flow, matrix):
     if "nfsv3_dynamic" in flow.notes:
         return "dynamic (pinned on the filer)"
-    text = ", ".join(str(p) for p in flow.ports)
+    text = matrix.port_text(flow.ports)
     if flow.port_option:
         text += " (configurable: `%s`)" % flow.port_option
     return text

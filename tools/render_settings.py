@@ -29,7 +29,7 @@ def load_settings():
                  package, package + ".module_utils", package + ".plugin_utils"):
         sys.modules.setdefault(name, types.ModuleType(name))
     modules = {}
-    for kind, name in (("module_utils", "matrix"), ("plugin_utils", "settings")):
+    for kind, name in (("module_utils", "matrix"), ("module_utils", "platform"), ("plugin_utils", "settings")):
         full = "%s.%s.%s" % (package, kind, name)
         spec = importlib.util.spec_from_file_location(full, os.path.join(ROOT, "plugins", kind, name + ".py"))
         module = importlib.util.module_from_spec(spec)

@@ -36,6 +36,9 @@ HOST_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
 # starts with the ones of its xapi_services: enabled in its zone (default all)
 XAPI_SERVICES = ('dlm', 'nbd', 'ssh', 'vxlan', 'xapi-insecure', 'xenha')
 XAPI_KINDS = ('xenserver', 'xenserver9')   # hosts with the xe stand-in
+# platform: of a xapi host (what its xe stand-in, /etc/xensource-inventory and stand-ins model)
+PLATFORMS_OF_KIND = {'xenserver': ('xenserver8', 'xcp-ng8'), 'xenserver9': ('xenserver9',)}
+ZONE_RE = re.compile(r'^[A-Za-z0-9_-]{1,17}$')
 JAIL_RE = re.compile(r'^[A-Za-z0-9_-]{1,24}$')      # chain f2b-<jail>: at most 28 characters
 IFACE_RE = re.compile(r'^[A-Za-z0-9_.-]{1,15}$')
 # addresses the lab may put in rules (never on an interface outside the lab's namespaces)
@@ -151,6 +154,27 @@ def _xapi_services(name, kind, spec):
     return {'xapi_services': [s for s in XAPI_SERVICES if s in services]}
 
 
+def _platform(name, kind, spec):
+    """platform:, cc: and zone: of a xapi host (lab/README.md)."""
+    keys = [key for key in ('platform', 'cc', 'zone') if key in spec]
+    if kind not in XAPI_KINDS:
+        if keys:
+            raise EstateError('%s: %s: is for xenserver and xenserver9 hosts' % (name, keys[0]))
+        return {}
+    platform = spec.get('platform', PLATFORMS_OF_KIND[kind][0])
+    if platform not in PLATFORMS_OF_KIND[kind]:
+        raise EstateError('%s: platform must be one of %s for a %s host' % (name, ', '.join(PLATFORMS_OF_KIND[kind]), kind))
+    cc = spec.get('cc', False)
+    if not isinstance(cc, bool) or (cc and platform == 'xcp-ng8'):
+        raise EstateError('%s: cc: is true or false, and only for XenServer platforms' % name)
+    zone = spec.get('zone', 'public')
+    if kind != 'xenserver9' and 'zone' in spec:
+        raise EstateError('%s: zone: is for xenserver9 hosts' % name)
+    if not ZONE_RE.match(str(zone)):
+        raise EstateError('%s: zone %r: 1-17 of [A-Za-z0-9_-]' % (name, zone))
+    return {'platform': platform, 'cc': cc, 'zone': str(zone)}
+
+
 def _addresses(net4, net6, addr):
     """ipv4, ipv6 and their CIDR forms of host part addr (the v6 host part reads like the v4 one: .11 -> ::11)."""
     ipv4, ipv6 = net4[addr], net6[int(str(addr), 16)]
@@ -237,6 +261,7 @@ def load_estate(path=None, prefix='pmxlab-'):
         })
         hosts[name].update(_extras(name, kind, spec))
         hosts[name].update(_xapi_services(name, kind, spec))
+        hosts[name].update(_platform(name, kind, spec))
     _resolve_bans(hosts)
     return {
         'path': os.path.abspath(path),

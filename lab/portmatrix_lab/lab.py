@@ -319,6 +319,12 @@ class Lab:
                 PYTHON, shlex.quote(self.path('bin', 'xe_standin.py')), shlex.quote(hdir))
             _write(os.path.join(hdir, 'upper', 'localbin', 'xe'), xe, 0o755)
             _write(os.path.join(hdir, 'upper', 'opt', 'xensource', 'bin', 'xe'), xe, 0o755)
+            _write(os.path.join(hdir, 'upper', 'etc', 'xensource-inventory'),
+                   stock.xensource_inventory(host['platform'], host['uuid'], host['cc']))
+        if host['firewall'] == 'xenserver':
+            _write(os.path.join(hdir, 'upper', 'etc', 'xapi.d', 'plugins', 'firewall-port'), stock.FIREWALL_PORT, 0o755)
+            if host['platform'] == 'xcp-ng8':
+                _write(os.path.join(hdir, 'upper', 'localbin', 'linstor-manager-ports'), stock.LINSTOR_MANAGER_PORTS, 0o755)
         if _has_firewalld(host):
             os.makedirs(os.path.join(hdir, 'firewalld'))
         _write(os.path.join(hdir, 'sshd_config'), render.sshd_config(self.state_dir, hdir))
@@ -399,6 +405,8 @@ class Lab:
         """Write the host's stock firewall files and load them; xenserver hosts also get xapi's runtime chain."""
         kind, hdir, root = host['firewall'], host['dir'], '/proc/%d/root' % holder
         files = {path: text for path, (family, text) in stock.RULE_FILES.get(kind, {}).items()}
+        if host.get('cc'):
+            files['/etc/sysconfig/iptables'] = stock.CC_IPTABLES
         files.update(stock.NFT_FILES.get(kind, {}))
         if 'nfs_filer' in host['components']:
             files.update(stock.NFS_FILES)
@@ -407,10 +415,11 @@ class Lab:
         if _has_firewalld(host):
             self._stop(host, 'firewalld', 'firewalld')
             run(in_host(holder, ['nft', 'flush', 'ruleset'], mount=False))
-            self._fresh_firewalld_dir(os.path.join(hdir, 'firewalld'))
+            self._fresh_firewalld_dir(os.path.join(hdir, 'firewalld'), host.get('zone', stock.XS9_ZONE))
             if kind == 'xenserver9':
                 shipped = {name[:-4] for name in os.listdir(SHIPPED_FIREWALLD_SERVICES) if name.endswith('.xml')}
-                for path, text in stock.xenserver9_firewalld_files(host['iface'], host['xapi_services'], shipped).items():
+                for path, text in stock.xenserver9_firewalld_files(host['iface'], host['xapi_services'], shipped,
+                                                                   host.get('zone', stock.XS9_ZONE)).items():
                     _write(os.path.join(hdir, 'firewalld', path), text)
                 self._write_xe_state(host, pools)
             return
@@ -422,8 +431,9 @@ class Lab:
             commands = [['nft', 'flush', 'ruleset']]
             commands += [['iptables-restore' if family == 4 else 'ip6tables-restore', path]
                          for path, (family, text) in stock.RULE_FILES[kind].items()]
-        if kind == 'xenserver':
+        if kind == 'xenserver' and not host.get('cc'):  # xapi-INPUT comes with xapi's first firewall-port call
             commands += [['iptables'] + rule for rule in stock.XAPI_RUNTIME_RULES]
+        if kind == 'xenserver':
             self._write_xe_state(host, pools)
         script = ' && '.join(shlex.join(command) for command in commands)
         run(in_host(holder, ['sh', '-c', script + ' && { ipset destroy 2>/dev/null || true; }']))
@@ -436,8 +446,9 @@ class Lab:
             run(in_host(holder, ['sh', '-c', script], mount=False))
 
     @staticmethod
-    def _fresh_firewalld_dir(target):
-        """RHEL's stock /etc/firewalld: the config files, empty zones/services/... (stock zones come from /usr/lib)."""
+    def _fresh_firewalld_dir(target, default_zone='public'):
+        """RHEL's stock /etc/firewalld: the config files, empty zones/services/... (stock zones come from /usr/lib);
+        default_zone: the DefaultZone of firewalld.conf (a XenServer 9 host's management zone)."""
         for entry in os.listdir(target):
             path = os.path.join(target, entry)
             if os.path.isdir(path):
@@ -451,7 +462,8 @@ class Lab:
             os.makedirs(os.path.join(target, sub), exist_ok=True)
         conf = os.path.join(target, 'firewalld.conf')
         text = _read(conf)
-        text = re.sub(r'(?m)^DefaultZone=.*$', 'DefaultZone=public', text) if 'DefaultZone=' in text else text + 'DefaultZone=public\n'
+        text = re.sub(r'(?m)^DefaultZone=.*$', 'DefaultZone=' + default_zone, text) if 'DefaultZone=' in text \
+            else text + 'DefaultZone=%s\n' % default_zone
         _write(conf, text)
 
     def _write_xe_state(self, host, pools):
@@ -467,10 +479,13 @@ class Lab:
             'cluster_uuid': str(uuid.uuid5(uuid.NAMESPACE_DNS, '%s.cluster.%slab' % (pool, self.prefix))),
             'host_params': {},
             'pool_params': {},
-            'product_version': '9.0.0' if host['firewall'] == 'xenserver9' else '8.4.0',
+            'product_version': stock.PLATFORM_BRANDS[host['platform']][1],
+            'product_brand': stock.PLATFORM_BRANDS[host['platform']][0],
+            'platform': host['platform'],
+            'cc': bool(host.get('cc')),
             # how xapi drives the firewall: iptables (XenServer 8) or firewalld services (9)
             'firewall': BACKEND_OF_KIND[host['firewall']],
-            'zone': stock.XS9_ZONE,
+            'zone': host.get('zone', stock.XS9_ZONE),
             'network_uuid': str(uuid.uuid5(uuid.NAMESPACE_DNS, '%s.network.%slab' % (pool or host['name'], self.prefix))),
             # xapi's firewalld services xapi has enabled (xenserver9): what the xe stand-in keeps up to date
             'xapi_services': list(host.get('xapi_services', [])),

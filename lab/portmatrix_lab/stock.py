@@ -139,17 +139,18 @@ def xapi_service_xml(name):
             '  <port protocol="%s" port="%d"/>\n</service>\n' % (name, what, proto, port))
 
 
-def xenserver9_firewalld_files(iface, xapi_services, shipped_services):
+def xenserver9_firewalld_files(iface, xapi_services, shipped_services, zone=XS9_ZONE):
     """{path under /etc/firewalld: text}: xapi's service files firewalld does not ship, and the
-    zone of the management interface with the stock services and the enabled xapi ones."""
+    zone of the management interface (the default zone, public unless the estate names another)
+    with the stock services and the enabled xapi ones."""
     files = {'services/%s.xml' % name: xapi_service_xml(name) for name in XAPI_SERVICE_PORTS
              if name not in shipped_services}
     services = [name for name in XS9_ZONE_SERVICES if name != 'ssh' or 'ssh' in xapi_services]
     services += [name for name in xapi_services if name not in services]
-    files['zones/%s.xml' % XS9_ZONE] = (
-        '<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <short>Public</short>\n'
+    files['zones/%s.xml' % zone] = (
+        '<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <short>%s</short>\n'
         '  <description>XenServer 9 dom0 management zone (portmatrix lab)</description>\n'
-        '  <interface name="%s"/>\n' % iface
+        '  <interface name="%s"/>\n' % (zone.capitalize(), iface)
         + ''.join('  <service name="%s"/>\n' % name for name in services)
         + '  <forward/>\n</zone>\n')
     return files
@@ -226,3 +227,102 @@ case "$1" in
   *) echo "Usage: $0 {start|restart|reload|save|status}" >&2; exit 2 ;;
 esac
 """
+
+
+# ---- what xapi (and XCP-ng's linstor-manager) do to the firewall of a dom0 --------------
+# Stand-in for xapi's firewall-port plugin, written from what xen-api scripts/plugins/firewall-port
+# does (not its text): `open PORT [PROTO]` inserts the ACCEPT on top of xapi-INPUT (of
+# RH-Firewall-1-INPUT for port 80) unless `iptables -C` finds it, creating xapi-INPUT with a final
+# RETURN and a jump from the top of INPUT when the chain is missing; `close` deletes it; both then
+# save the WHOLE running ruleset (iptables.init save), whatever else is running at that moment.
+FIREWALL_PORT = """\
+#!/bin/sh
+# portmatrix lab stand-in for xapi's /etc/xapi.d/plugins/firewall-port (XenServer 8, XCP-ng 8)
+op="$1"; port="$2"; proto="${3:-tcp}"
+chain=xapi-INPUT
+[ "$port" = 80 ] && chain=RH-Firewall-1-INPUT
+rule="-p $proto -m conntrack --ctstate NEW -m $proto --dport $port -j ACCEPT"
+case "$op" in
+  open)
+    if ! iptables -C "$chain" $rule 2>/dev/null; then
+      if iptables -N "$chain" 2>/dev/null; then
+        iptables -A "$chain" -j RETURN
+        iptables -I INPUT -j "$chain"
+      fi
+      iptables -I "$chain" $rule || exit 1
+      /usr/libexec/iptables/iptables.init save >/dev/null
+    fi ;;
+  close)
+    if iptables -C "$chain" $rule 2>/dev/null; then
+      iptables -D "$chain" $rule || exit 1
+      /usr/libexec/iptables/iptables.init save >/dev/null
+    fi ;;
+  *) echo "Usage: $0 {open|close} port [protocol]" >&2; exit 1 ;;
+esac
+"""
+
+# Stand-in for the port handling of XCP-ng's linstor-manager plugin (xcp-ng/sm
+# drivers/linstor-manager, update_all_ports): the LINSTOR ports through firewall-port (into
+# xapi-INPUT, from any source), DRBD's 7000:8000 with `iptables -I INPUT` (position 1) after
+# checking only that its own rule exists (`iptables -C`), then `service iptables save`.
+LINSTOR_PORTS = (3366, 3370, 3376, 3377, 8076, 8077)
+LINSTOR_MANAGER_PORTS = """\
+#!/bin/sh
+# portmatrix lab stand-in for linstor-manager's update_all_ports (XCP-ng XOSTOR)
+op="$1"
+case "$op" in open|close) ;; *) echo "Usage: $0 {open|close}" >&2; exit 1 ;; esac
+for port in %s; do /etc/xapi.d/plugins/firewall-port "$op" "$port" tcp || exit 1; done
+rule="INPUT -p tcp --dport 7000:8000 -j ACCEPT"
+if iptables -C $rule 2>/dev/null; then present=open; else present=close; fi
+[ "$present" = "$op" ] && exit 0
+if [ "$op" = open ]; then iptables -I $rule || exit 1; else iptables -D $rule || exit 1; fi
+service iptables save >/dev/null
+""" % " ".join(str(p) for p in LINSTOR_PORTS)
+
+# A Common Criteria host's /etc/sysconfig/iptables: the facts of xenserver/host-installer
+# common_criteria_firewall_rules (default-deny in INPUT, FORWARD and OUTPUT; management bridge
+# xenbr0: ping, 443 and SSH (when sshd is enabled, as in the lab) in, 443, 22, 7279, 27000,
+# 123/udp and 53 out; storage bridge xenbr1: NFS 111, 2049, 4045-4047, 4049 and 53 out).
+# IPv6: the installer writes no ip6tables file for CC; the lab keeps the stock XenServer one.
+CC_IPTABLES = """\
+# Common Criteria default rules (portmatrix lab, after host-installer common_criteria_firewall_rules)
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT DROP [0:0]
+-A INPUT -i lo -j ACCEPT
+-A INPUT -i xenbr0 -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A INPUT -i xenbr0 -p tcp -m tcp --dport 443 -m state --state NEW -j ACCEPT
+-A INPUT -i xenbr0 -p tcp -m tcp --dport 22 -m state --state NEW -j ACCEPT
+-A INPUT -i xenbr0 -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -i xenbr0 -j DROP
+-A INPUT -i xenbr1 -p icmp -m icmp --icmp-type 8 -j ACCEPT
+-A INPUT -i xenbr1 -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -i xenbr1 -j DROP
+-A OUTPUT -o lo -j ACCEPT
+-A OUTPUT -o xenbr0 -p icmp -m icmp --icmp-type 8 -j ACCEPT
+""" + "".join("-A OUTPUT -o xenbr0 -p %s -m %s --dport %s -m state --state NEW -j ACCEPT\n" % (proto, proto, port)
+              for proto, port in (("tcp", 443), ("tcp", 22), ("tcp", 7279), ("tcp", 27000), ("udp", 123),
+                                  ("tcp", 53), ("udp", 53))) + """\
+-A OUTPUT -o xenbr0 -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A OUTPUT -o xenbr0 -j DROP
+-A OUTPUT -o xenbr1 -p icmp -m icmp --icmp-type 8 -j ACCEPT
+""" + "".join("-A OUTPUT -o xenbr1 -p %s -m %s --dport %s -m state --state NEW -j ACCEPT\n" % (proto, proto, port)
+              for port in (111, 2049, "4045:4047", 4049, 53) for proto in ("udp", "tcp")) + """\
+-A OUTPUT -o xenbr1 -m state --state RELATED,ESTABLISHED -j ACCEPT
+-A OUTPUT -o xenbr1 -j DROP
+COMMIT
+"""
+
+# /etc/xensource-inventory of a lab dom0: what xenserver/host-installer backend.py writes that the
+# collection reads (brand and version per platform; CC_PREPARATIONS on Common Criteria installs).
+PLATFORM_BRANDS = {'xenserver8': ('XenServer', '8.4.0'), 'xenserver9': ('XenServer', '9.0.0'),
+                   'xcp-ng8': ('XCP-ng', '8.3.0')}
+
+
+def xensource_inventory(platform, host_uuid, cc=False):
+    brand, version = PLATFORM_BRANDS[platform]
+    lines = ["PRODUCT_BRAND='%s'" % brand, "PRODUCT_VERSION='%s'" % version, "INSTALLATION_UUID='%s'" % host_uuid]
+    if cc:
+        lines.append("CC_PREPARATIONS='true'")
+    return '\n'.join(lines) + '\n'

@@ -355,3 +355,32 @@ def test_xenserver9_service_status_update_after_a_reload(kinds_lab):
     assert ('tcp', 10809) not in zone_ports(kinds_lab, 'xs9a')
     xe(kinds_lab, 'xs9a', 'host-update-firewalld-service-status')
     assert_services(kinds_lab, 'xs9a', ALL_XAPI | ZONE_STOCK, ALL_XAPI | ZONE_STOCK)
+
+
+def test_firewall_port_standin_does_what_xapis_plugin_does(kinds_lab):
+    """xen-api scripts/plugins/firewall-port: the rule on top of xapi-INPUT (RH-Firewall-1-INPUT for 80),
+    the chain created with a RETURN and a jump from the top of INPUT when missing, the whole running
+    ruleset saved; the xe stand-in's https-only and lab-xapi-start go through it."""
+    fp = '/etc/xapi.d/plugins/firewall-port'
+    kinds_lab.exec('xs8', ['sh', '-c', 'iptables -D INPUT -j xapi-INPUT && iptables -F xapi-INPUT && iptables -X xapi-INPUT'],
+                   check=True)
+    kinds_lab.exec('xs8', ['iptables', '-A', 'INPUT', '-p', 'tcp', '--dport', '8080', '-j', 'ACCEPT'], check=True)  # unsaved
+    kinds_lab.exec('xs8', [fp, 'open', '4789', 'udp'], check=True)
+    kinds_lab.exec('xs8', [fp, 'open', '4789', 'udp'], check=True)  # a second open changes nothing
+    rules = kinds_lab.exec('xs8', ['iptables', '-S'], check=True).stdout
+    assert '-A INPUT -j xapi-INPUT' == [line for line in rules.splitlines() if line.startswith('-A INPUT')][0]
+    assert [line for line in rules.splitlines() if line.startswith('-A xapi-INPUT')] == [
+        '-A xapi-INPUT -p udp -m conntrack --ctstate NEW -m udp --dport 4789 -j ACCEPT', '-A xapi-INPUT -j RETURN']
+    saved = kinds_lab.exec('xs8', ['cat', '/etc/sysconfig/iptables'], check=True).stdout
+    assert '--dport 4789' in saved and '--dport 8080' in saved   # the whole running ruleset, not only its own rule
+    uuid = xe(kinds_lab, 'xs8', 'host-list', '--minimal')
+    xe(kinds_lab, 'xs8', 'host-param-set', 'uuid=' + uuid, 'https-only=true')
+    assert '--dport 80 ' not in kinds_lab.exec('xs8', ['iptables', '-S'], check=True).stdout
+    xe(kinds_lab, 'xs8', 'host-param-set', 'uuid=' + uuid, 'https-only=false')
+    first = [line for line in kinds_lab.exec('xs8', ['iptables', '-S'], check=True).stdout.splitlines() if line.startswith('-A RH-Firewall-1-INPUT')][0]
+    assert first == '-A RH-Firewall-1-INPUT -p tcp -m conntrack --ctstate NEW -m tcp --dport 80 -j ACCEPT'
+    kinds_lab.exec('xs8', ['iptables', '-D', 'RH-Firewall-1-INPUT', '1'], check=True)
+    xe(kinds_lab, 'xs8', 'lab-xapi-start')     # xapi starts: 80 again while https-only is false
+    assert '--dport 80 ' in kinds_lab.exec('xs8', ['iptables', '-S'], check=True).stdout
+    assert 'PRODUCT_BRAND=\'XenServer\'' in kinds_lab.exec('xs8', ['cat', '/etc/xensource-inventory'], check=True).stdout
+    kinds_lab.reset(['xs8'])

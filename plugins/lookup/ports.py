@@ -155,7 +155,7 @@ _raw:
       description: True when the flow is not on the vendor page and is off unless asked for.
       type: bool
     scope:
-      description: V(any), V(same_pool) or V(clustered_pool).
+      description: V(any), V(same_pool), V(clustered_pool) or V(migrating_pools).
       type: str
     notes:
       description: The vendor's notes that apply.

@@ -43,9 +43,11 @@ TOOLS = {4: ("iptables-save", "iptables-restore"), 6: ("ip6tables-save", "ip6tab
 # Characters iptables-save prints without quotes (libxtables' xtables_save_string)
 SAVE_UNQUOTED = set("_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 COMMENT_MAX = 250  # the comment match keeps 255 bytes
-# A REJECT/DROP with one of these picks sources (a ban): not the final one; nor is one that picks
-# conntrack states without NEW (INVALID).
-SELECTIVE = ("-s", "--source", "--src-range", "--match-set", "-m recent")
+# A REJECT/DROP with one of these picks sources (a ban) or an interface: not the final one, and the
+# accepting jump goes below it (a Common Criteria dom0 ends each bridge with `-i xenbr0 -j DROP`,
+# host-installer common_criteria_firewall_rules: our accepts must not open what it drops); nor is
+# one that picks conntrack states without NEW (INVALID).
+SELECTIVE = ("-s", "--source", "--src-range", "--match-set", "-m recent", "-i", "--in-interface")
 
 # Where each OS family keeps the saved rules, and the save command RHEL/XenServer use.
 RHEL_FILES = {4: "/etc/sysconfig/iptables", 6: "/etc/sysconfig/ip6tables"}

@@ -41,6 +41,7 @@ COMPONENTS = collections.OrderedDict([
     ("windows_vm", "Windows virtual machine (RDP console)"),
     ("api_client", "Other client of the management API"),
     ("monitoring_server", "Monitoring server polling dom0 (SNMP manager, NRPE client)"),
+    ("sdn_controller", "Open vSwitch SDN controller of the pool (SDN_controller in xapi)"),
 ])
 
 PROTOCOLS = ("tcp", "udp")
@@ -50,6 +51,7 @@ SCOPES = collections.OrderedDict([
     ("any", "any host of the source component"),
     ("same_pool", "only members of the same resource pool"),
     ("clustered_pool", "only members of the same pool, and only when that pool is clustered"),
+    ("migrating_pools", "only hosts of the pools that portmatrix_migration_pools says migrate to this host's pool"),
 ])
 
 NOTES = collections.OrderedDict([
@@ -85,6 +87,27 @@ NOTES = collections.OrderedDict([
     ("outbound_by_name",
      "Outbound HTTPS to a DNS name on the internet: a perimeter firewall or proxy rule by name, "
      "never a host rule (the addresses behind the name change)."),
+    ("cross_pool_migration",
+     "Cross-pool live and storage migration (and pool join): the sending pool's hosts call the "
+     "receiving pool's coordinator and host over HTTPS (xapi's migration_https_only is true by "
+     "default). Asked for with portmatrix_migration_pools, per direction; in non-strict mode 443 "
+     "is open to everyone anyway."),
+    ("sdn_passive_mode",
+     "Only in passive SSL mode (pssl): xapi opens 6640 itself through its firewall-port plugin; "
+     "in active mode it closes 6640 again."),
+    ("sdn_controller_port",
+     "xapi's default for an SSL controller introduced without a port; a controller introduced "
+     "with another port needs an extra rule."),
+    ("xostor_xcp_ng",
+     "XCP-ng only (XOSTOR, the LINSTOR SR). linstor-manager opens these ports to everyone "
+     "(firewall-port into xapi-INPUT; DRBD with iptables -I INPUT); the collection's reject-only "
+     "chain sits above them, so only pool members get in."),
+    ("ha_armed",
+     "Stock dom0 iptables rules open 694/udp to everyone; xapi adds the xenha firewalld service "
+     "(XenServer 9) only while HA is armed. Switch on with the ha feature on pools that arm HA."),
+    ("snmp_trap_port",
+     "SNMP traps (notifications) go to the manager's 162/udp, the reverse direction of the "
+     "queries (161/udp). Switch on with the snmp_traps feature on the monitoring servers."),
 ])
 
 # Port overrides a caller may pass: name -> (default, what it replaces).
@@ -124,6 +147,18 @@ _SNMP_SOURCE = ("XenServer 8: Monitor host and dom0 resources with SNMP, "
                 "https://docs.xenserver.com/en-us/xenserver/8/monitor-performance/monitor-snmp")
 _NRPE_SOURCE = ("XenServer 8: Monitor host and dom0 resources with NRPE, "
                 "https://docs.xenserver.com/en-us/xenserver/8/monitor-performance/monitor-nrpe")
+# Primary sources (repository + path) of the platform rows.
+_XAPI_MIGRATE_SOURCE = ("xen-api ocaml/xapi/xapi_vm_migrate.ml (remote_of_dest: master and xenops URLs "
+                        "over HTTPS, migration_https_only=true in ocaml/xapi/xapi_globs.ml), "
+                        "https://github.com/xapi-project/xen-api/blob/master/ocaml/xapi/xapi_vm_migrate.ml")
+_SDN_SOURCE = ("xen-api python3/plugins/openvswitch-config-update (pssl opens 6640 with firewall-port) "
+               "and ocaml/xapi/xapi_sdn_controller.ml (SSL default port 6632), "
+               "https://github.com/xapi-project/xen-api/blob/master/python3/plugins/openvswitch-config-update")
+_HA_SOURCE = ("xen-api ocaml/xapi/xapi_globs.ml (xha_udp_port = 694), ocaml/xapi/firewall.ml (xenha) and "
+              "ocaml/xapi/xapi_ha.ml (update_ha_firewalld_service when the HA daemon starts), "
+              "https://github.com/xapi-project/xen-api/blob/master/ocaml/xapi/xapi_ha.ml")
+_LINSTOR_SOURCE = ("xcp-ng/sm drivers/linstor-manager (LINSTOR_PORTS, DRBD_PORTS = '7000:8000'), "
+                   "https://github.com/xcp-ng/sm/blob/master/drivers/linstor-manager")
 CONNECTIVITY_SOURCE = ("XenServer 8: Connectivity requirements, "
                        "https://docs.xenserver.com/en-us/xenserver/8/system-requirements/connectivity.html")
 
@@ -190,7 +225,7 @@ FLOWS = (
     # --- optional flows (off unless asked for) ---
     _flow("ha_heartbeat", "pool_host", "pool_host", ["udp"], [694],
           "High-availability network heartbeat (in dom0's stock rules)", "ha", optional=True,
-          scope="same_pool", notes=["pool_members_only"], source_ref=_XAPI_FIREWALL),
+          scope="same_pool", notes=["pool_members_only", "ha_armed"], source_ref=_HA_SOURCE),
     _flow("vxlan", "pool_host", "pool_host", ["udp"], [4789],
           "VXLAN overlay between pool members (SDN controller networks)", "vxlan",
           optional=True, scope="same_pool", notes=["pool_members_only"], source_ref=_XAPI_FIREWALL),
@@ -213,6 +248,27 @@ FLOWS = (
     _flow("monitoring_nrpe", "monitoring_server", "pool_host", ["tcp"], [5666],
           "NRPE checks of the host and dom0 (Nagios Remote Plugin Executor)", "nrpe", optional=True,
           notes=["monitoring_licensed"], source_ref=_NRPE_SOURCE),
+    _flow("snmp_traps", "pool_host", "monitoring_server", ["udp"], [162],
+          "SNMP traps from the host's SNMP agent to the manager (snmptrap, IANA 162/udp)", "snmp_traps",
+          optional=True, notes=["snmp_trap_port", "monitoring_licensed"], source_ref=_SNMP_SOURCE),
+    # --- flows real estates use beyond the vendor's port page (off unless the inventory asks) ---
+    _flow("cross_pool_migration", "pool_host", "pool_host", ["tcp"], [443],
+          "Cross-pool live and storage migration and pool join: the other pool's hosts reach the management API",
+          "cross_pool_migration", optional=True, scope="migrating_pools", notes=["cross_pool_migration"],
+          source_ref=_XAPI_MIGRATE_SOURCE),
+    _flow("sdn_controller_passive", "sdn_controller", "pool_host", ["tcp"], [6640],
+          "SDN controller connects to the host's Open vSwitch (passive SSL mode)", "sdn_controller",
+          optional=True, notes=["sdn_passive_mode"], source_ref=_SDN_SOURCE),
+    _flow("sdn_controller_active", "pool_host", "sdn_controller", ["tcp"], [6632],
+          "Host's Open vSwitch connects to the SDN controller (active SSL mode)", "sdn_controller",
+          optional=True, notes=["sdn_controller_port"], source_ref=_SDN_SOURCE),
+    _flow("xostor_linstor", "pool_host", "pool_host", ["tcp"], [3366, 3370, 3376, 3377, 8076, 8077],
+          "XOSTOR (XCP-ng): LINSTOR satellite and controller between pool members", "xostor", optional=True,
+          scope="same_pool", notes=["pool_members_only", "xostor_xcp_ng"], source_ref=_LINSTOR_SOURCE),
+    _flow("xostor_drbd", "pool_host", "pool_host", ["tcp"], range(7000, 8001),
+          "XOSTOR (XCP-ng): DRBD replication between pool members (one port per volume, 7000-8000)", "xostor",
+          optional=True, scope="same_pool", notes=["pool_members_only", "xostor_xcp_ng"],
+          source_ref=_LINSTOR_SOURCE),
 )
 
 # The vendor's Active Directory integration table: what pool hosts need to reach on the
@@ -332,6 +388,17 @@ def flow_ports(flow, port_options=None, nfsv3_ports=None):
     if "nfsv3_dynamic" in flow.notes:
         ports = [check_port(p) for p in (nfsv3_ports or [])]
     return tuple(sorted(set(ports)))
+
+
+def port_text(ports):
+    """Ports as text, runs of three or more as ranges: (3366, 3370, 7000, ..., 8000) -> '3366, 3370, 7000-8000'."""
+    runs = []
+    for port in sorted(set(ports)):
+        if runs and port == runs[-1][1] + 1:
+            runs[-1][1] = port
+        else:
+            runs.append([port, port])
+    return ", ".join("%d-%d" % (a, b) if b - a > 1 else ", ".join(str(p) for p in range(a, b + 1)) for a, b in runs)
 
 
 def flow_as_dict(flow):

@@ -20,6 +20,7 @@ import re
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
 
 POOL_MEMBER = "pool_member"
+MIGRATION_PEER = "migration_peer"  # hosts of the pools that migrate to this host's pool
 DEFAULT_PUBLIC_PORTS = ("22/tcp", "80/tcp", "443/tcp")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,19}$")
 
@@ -179,12 +180,13 @@ def planned_flows(components, clustered=False, features=(), skip_features=(), ht
 def build_plan(components, peers=None, pool_peers=None, clustered=False, features=(),
                skip_features=(), https_only=False, port_options=None, nfsv3_ports=None,
                extra_rules=None, reject_unmatched=True, public_ports=DEFAULT_PUBLIC_PORTS,
-               guards=()):
+               guards=(), migration_peers=None):
     """Compute the Plan for one host.
 
     components: what this host plays (destinations).  peers: component -> addresses of
     the hosts playing it.  pool_peers: addresses of this host's own pool members (for
-    same-pool and clustered-pool flows).  extra_rules: dicts with name, sources,
+    same-pool and clustered-pool flows).  migration_peers: addresses of the hosts of the
+    pools that migrate to this host's pool (the migrating_pools scope).  extra_rules: dicts with name, sources,
     protocol, ports.  guards: (address, port) pairs of the controllers' SSH, kept
     reachable whatever else the plan says.
     """
@@ -224,6 +226,8 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
                                            port_options, nfsv3_ports):
         if flow.source == "pool_host" and flow.scope in ("same_pool", "clustered_pool"):
             entry = group(POOL_MEMBER, pool_peers, "pool_peers")
+        elif flow.scope == "migrating_pools":
+            entry = group(MIGRATION_PEER, migration_peers, "migration_peers")
         else:
             entry = group(flow.source, peers.get(flow.source), "peers.%s" % flow.source)
         for protocol, ports in by_protocol.items():
@@ -232,7 +236,7 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
 
     for rule in extra_rules or []:
         name = _text(rule.get("name", ""))
-        if not _NAME_RE.match(name) or name in matrix.COMPONENTS or name == POOL_MEMBER:
+        if not _NAME_RE.match(name) or name in matrix.COMPONENTS or name in (POOL_MEMBER, MIGRATION_PEER):
             raise PlanError("extra rule name %r: use 1-20 of a-z, 0-9, _ (starting with a letter), "
                             "not a component name" % (name,))
         if name in groups:

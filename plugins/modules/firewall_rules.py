@@ -63,6 +63,26 @@ options:
     type: list
     elements: str
     default: []
+  platform:
+    description:
+      - The platform xapi runs on this host, which decides what the module expects from xapi there
+        (the firewall it drives, what it owns; see docs/platforms.md). V(auto) detects it from
+        C(/etc/xensource-inventory) (PRODUCT_BRAND, PRODUCT_VERSION) or C(/etc/os-release); the
+        result's C(platform) reports what was detected.
+      - A platform given that the host contradicts, a O(backend) other than the one xapi drives on a
+        platform given, or O(https_only) on a Common Criteria host (C(CC_PREPARATIONS) in the inventory file,
+        where xapi refuses to change https-only) fail before anything is changed.
+    type: str
+    choices: [auto, xenserver8, xenserver9, xcp-ng8]
+    default: auto
+  migration_peers:
+    description:
+      - Addresses of the hosts of the other pools that migrate VMs to this host's pool (cross-pool
+        live and storage migration, pool join). The V(cross_pool_migration) flow (443/tcp) is
+        allowed from these only; it is active when O(features) lists V(cross_pool_migration).
+    type: list
+    elements: str
+    default: []
   clustered:
     description:
       - Whether this host's pool is clustered; clustering flows are allowed only then.
@@ -396,6 +416,16 @@ plan:
   description: The computed plan, per source group.
   returned: always
   type: dict
+platform:
+  description:
+    - The host's platform as the module sees it (C(name), the one in effect) and how it was detected
+      (C(product_brand), C(product_version), C(detected_from), C(cc_preparations)); C(expects) says what
+      xapi drives and owns there. C(name) is null on hosts that are not XenServer or XCP-ng.
+  returned: success, and failures about the platform
+  type: dict
+  sample: {"name": "xcp-ng8", "requested": "auto", "platform": "xcp-ng8", "product_brand": "XCP-ng",
+           "product_version": "8.3.0", "detected_from": "/etc/xensource-inventory", "cc_preparations": false,
+           "cc_preparations_value": null, "expects": {"backend": "iptables"}}
 """
 
 import os
@@ -403,7 +433,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, planner, platform, restore
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, expected_reasons
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.nftables import NftablesBackend, Ruleset
@@ -413,6 +443,8 @@ ARGUMENT_SPEC = dict(
     components=dict(type="list", elements="str", default=[]),
     peers=dict(type="dict", default={}),
     pool_peers=dict(type="list", elements="str", default=[]),
+    migration_peers=dict(type="list", elements="str", default=[]),
+    platform=dict(type="str", choices=list(platform.CHOICES), default="auto"),
     clustered=dict(type="bool", default=False),
     features=dict(type="list", elements="str", default=[]),
     skip_features=dict(type="list", elements="str", default=[]),
@@ -508,6 +540,18 @@ def confirm_change(module, run, plan, params):
         module.exit_json(**Transaction(backend, plan, persist=True).confirmed(settled["steps"]))
 
 
+def check_platform(module, params):
+    """The host's platform (module_utils/platform.py); fails before any change when the host
+    contradicts the arguments (platform, backend, https_only on a Common Criteria host)."""
+    detected = platform.detect()
+    report = platform.describe(params["platform"], detected)
+    problem = platform.problem(params["platform"], detected, params["backend"],
+                               params["https_only"] and params["state"] == "present")
+    if problem:
+        module.fail_json(msg=problem, platform=report)
+    return report
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
@@ -535,10 +579,12 @@ def main():
             reject_unmatched=params["reject_unmatched"],
             public_ports=params["public_ports"],
             guards=guards(params),
+            migration_peers=params["migration_peers"],
         )
     except planner.PlanError as exc:
         module.fail_json(msg=str(exc))
 
+    host_platform = check_platform(module, params)
     if params["confirm_timeout"] < 0:
         module.fail_json(msg="confirm_timeout is a number of seconds, 0 to apply without confirmation")
     try:
@@ -570,6 +616,7 @@ def main():
                                     "ports": dict(g.ports), "flows": list(g.flows)})
                           for g in plan.groups)
     result["plan"]["_restricted"] = {"ports": dict(plan.restricted)}
+    result["platform"] = host_platform
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)

@@ -234,6 +234,29 @@ def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name):
     return Estate(hosts, group_map, clustered, by_component, pool_members, warnings)
 
 
+# ---- cross-pool migration (portmatrix_migration_pools) -----------------------------------
+
+def migration_source_pools(migration_pools, pool):
+    """The pools whose hosts migrate to `pool`, sorted."""
+    return sorted(p for p, targets in migration_pools.items() if pool in targets and p != pool)
+
+
+def migration_peers(estate, info, values):
+    """(pools, addresses) of the hosts migrating to this pool host's pool; ([], []) for other hosts."""
+    if "pool_host" not in info.components or "cross_pool_migration" in values["portmatrix_skip_features"]:
+        return [], []
+    pools = migration_source_pools(values["portmatrix_migration_pools"], info.pool)
+    addresses = [a for p in pools for m in estate.pool_members.get(p, []) for a in estate.hosts[m].addresses]
+    return pools, _by_family(_unique(addresses), values["portmatrix_address_families"])
+
+
+def platform_args(values, served):
+    """The platform argument of a pool host (the module detects it when auto); nothing for other hosts."""
+    if "pool_host" in served and values["portmatrix_platform"] != "auto":
+        return {"platform": values["portmatrix_platform"]}
+    return {}
+
+
 def _unique(items):
     seen, out = set(), []
     for item in items:
@@ -289,6 +312,9 @@ def host_call(estate, host, values):
     info = estate.hosts.get(host) or Host(host, (), values["portmatrix_pool"], (), False, False)
     features = list(values["portmatrix_features"])
     skip = list(values["portmatrix_skip_features"])
+    migration_from, migrating = migration_peers(estate, info, values)
+    if migration_from and "cross_pool_migration" not in features:
+        features.append("cross_pool_migration")
     clustered = info.pool in estate.clustered_pools and "pool_host" in info.components
     active = planner.active_flows(info.components, features, skip, clustered=True)
     served = [c for c in info.components if any(f.destination == c for f in active)]
@@ -319,6 +345,7 @@ def host_call(estate, host, values):
         ("components", served),
         ("peers", peers),
         ("pool_peers", _by_family(_unique(pool_peers), families)),
+        ("migration_peers", migrating),
         ("clustered", clustered),
         ("features", features),
         ("skip_features", skip),
@@ -333,6 +360,7 @@ def host_call(estate, host, values):
     ])
     if strict:
         args["public_ports"] = []
+    args.update(platform_args(values, served))
     return {
         "host": host,
         "manage": bool(info.managed and served),
@@ -350,6 +378,7 @@ def host_call(estate, host, values):
             "license_vendor_daemon_port": values["portmatrix_license_vendor_daemon_port"],
             "families": list(families),
             "controllers": list(values["portmatrix_controllers"]),
+            "migration_from": migration_from,
         },
     }
 
@@ -420,6 +449,7 @@ def destination_flows(estate, calls):
             continue
         args = call["args"]
         info = estate.hosts.get(dst)
+        migration_sources = _migration_sources(by_pool, call["settings"].get("migration_from"))
         planned = planner.planned_flows(
             args["components"], args["clustered"], args["features"], args["skip_features"], args["https_only"],
             {"cluster_daemon_port": args["cluster_daemon_port"],
@@ -428,6 +458,8 @@ def destination_flows(estate, calls):
         for flow, by_protocol in planned:
             if flow.source == "pool_host" and flow.scope in POOL_SCOPES:
                 sources = by_pool.get(info.pool if info else None, ())
+            elif flow.scope == "migrating_pools":
+                sources = migration_sources
             else:
                 sources = by_component.get(flow.source, ())
             for proto, ports in by_protocol.items():
@@ -439,6 +471,14 @@ def destination_flows(estate, calls):
                                              dst, "", "", ("",) + tuple(rule["sources"]), rule["protocol"],
                                              tuple(sorted(set(rule["ports"])))))
     return found
+
+
+def _migration_sources(by_pool, pools):
+    """The hosts of the migrating pools, one shared tuple per set of pools (cached in by_pool)."""
+    key = ("migration",) + tuple(pools or ())
+    if key not in by_pool:
+        by_pool[key] = tuple(h for p in pools or () for h in by_pool.get(p, ()))
+    return by_pool[key]
 
 
 def _is_extra(flow):
@@ -497,7 +537,7 @@ def merged_flows(estate, calls, dest_flows=None, inventory_groups=None):
     purpose_of = {}
     for f in dest_flows if dest_flows is not None else destination_flows(estate, calls):
         dst = estate.hosts.get(f.dst)
-        pool = dst.pool if f.scope in POOL_SCOPES and dst else ""
+        pool = _pool_label(f, dst)
         extra = _is_extra(f)
         src_group = "(extra rule %s)" % f.flow[6:] if extra else group_of.get(f.src_component, "")
         key = (src_group, f.dst, f.dst_component, f.proto, pool)
@@ -593,6 +633,16 @@ def _nfsv3_note(calls, dst_hosts):
     return ("NFSv3 side ports ASSUMED (the Linux pins) on %s, not managed by the collection: state the filer's "
             "ports (portmatrix_nfsv3_ports) or its appliance (portmatrix_nfs_appliance: netapp_ontap, linux)"
             % ", ".join(assumed))
+
+
+def _pool_label(flow, dst):
+    """The pool column of a merged row: same-pool flows stay per pool, and cross-pool migration into a
+    pool is a row of its own (never merged with the intra-pool 80/443 of the same pool)."""
+    if not dst:
+        return ""
+    if flow.scope in POOL_SCOPES:
+        return dst.pool
+    return "%s (cross-pool migration in)" % dst.pool if flow.scope == "migrating_pools" else ""
 
 
 _ADDRESS_KEYS = {}

@@ -26,7 +26,7 @@ ROLES = (
     ("storage_filer", ("nfs_filer", "smb_filer", "iscsi_target")),
     ("license_server", ("license_server",)),
     ("infra_service", ("ntp_server", "dns_server", "domain_controller", "syslog_server", "linux_vm", "windows_vm",
-                       "api_client")),
+                       "api_client", "monitoring_server", "sdn_controller")),
 )
 
 

@@ -17,7 +17,7 @@ __metaclass__ = type
 import collections
 import re
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix, platform
 
 
 class SettingsError(ValueError):
@@ -45,6 +45,7 @@ NFS_APPLIANCES = collections.OrderedDict([
                                               ("lockd_udp", 4045)])),
     ("linux", None),
 ])
+PLATFORMS = platform.CHOICES
 _GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -60,6 +61,17 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "group names. Every group named here must exist in the inventory."),
     Setting("portmatrix_clustered_pools", "str_list", [], "estate",
             "Names of the pools that are clustered (GFS2). Clustering flows are opened only inside these pools."),
+    Setting("portmatrix_migration_pools", "migration_pools", {}, "host",
+            "Cross-pool migration: which pools migrate VMs to which, as a dictionary from the sending pool to the "
+            "receiving pool(s), for example V({poolB: [poolA]}); list both directions for migration both ways "
+            "(V({poolA: [poolB], poolB: [poolA]})). Set it once in C(group_vars/all): the receiving pool's hosts "
+            "read it and accept 443/tcp from the sending pool's hosts (flow C(cross_pool_migration); in O(portmatrix_strict) mode they refuse them otherwise). "
+            "Source: xen-api C(ocaml/xapi/xapi_vm_migrate.ml)."),
+    Setting("portmatrix_platform", "platform", "auto", "host",
+            "Pool hosts: V(xenserver8), V(xenserver9), V(xcp-ng8) or V(auto) (detected on the host from "
+            "C(/etc/xensource-inventory) or C(/etc/os-release), reported in the firewall_rules result's C(platform)). "
+            "It decides what the collection expects from xapi there (docs/platforms.md); a host that contradicts it "
+            "fails before anything changes."),
     Setting("portmatrix_addresses", "addresses", None, "host",
             "The host's addresses as its peers see them: IPv4, IPv6, CIDR networks or names (resolved on the "
             "controller, IPv4 and IPv6). Takes precedence over C(ansible_host), which takes precedence over the "
@@ -348,6 +360,29 @@ def _extra_rules(value, name):
     return checked
 
 
+def _migration_pools(value, name):
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad("must be a dictionary from a sending pool to the pool(s) it migrates to, for example "
+                   "{poolB: [poolA]}, got %s" % _type_name(value))
+    found = collections.OrderedDict()
+    for pool, targets in value.items():
+        names = _str_list([targets] if isinstance(targets, (str, int)) and not isinstance(targets, bool)
+                          else targets, name)
+        if str(pool).strip() in names:
+            raise _Bad("%s: a pool does not migrate to itself (same-pool 443 is always allowed)" % pool)
+        found[_str(pool, name)] = sorted(set(names))
+    return found
+
+
+def _platform(value, name):
+    text = _str(value, name)
+    if text not in PLATFORMS:
+        raise _Bad("must be one of %s, got %r" % (", ".join(PLATFORMS), text))
+    return text
+
+
 def _seconds(value, name):
     if isinstance(value, bool) or not str(value).strip().isdigit() or int(str(value).strip()) > 3600:
         raise _Bad("must be a whole number of seconds from 0 to 3600, got %s" % _type_name(value))
@@ -405,6 +440,8 @@ _CHECKS = {
     "nfs_appliance": _nfs_appliance,
     "flows_formats": _flows_formats, "aerleon_zones": _aerleon_zones, "aerleon_targets": _aerleon_targets,
 }
+
+_CHECKS.update({"migration_pools": _migration_pools, "platform": _platform})  # the platforms' settings
 
 
 def check(name, value):

@@ -5,12 +5,19 @@ Every call is appended to HOST_DIR/xe.log (one JSON line). Answers the few read 
 firewall role makes, keeps *-param-set values in HOST_DIR/xe.json, and, like xapi, changes
 the firewall for the settings that open or close a port:
 
-  XenServer 8 (state "firewall": "iptables"): https-only removes (or restores) the IPv4
-  port-80 rule in RH-Firewall-1-INPUT and saves.
-  XenServer 9 ("firewalld"): xapi's firewalld services in the management zone, runtime and
-  permanent: https-only removes / adds xapi-insecure, NBD on the network (purpose nbd or
-  insecure_nbd) adds / removes nbd, HA enable / disable adds / removes xenha, ssh enable /
-  disable adds / removes ssh.
+  XenServer 8 and XCP-ng 8 (state "firewall": "iptables"): https-only closes (or opens) port 80
+  through xapi's firewall-port plugin (the lab's /etc/xapi.d/plugins/firewall-port stand-in:
+  the rule on top of RH-Firewall-1-INPUT, then the whole running ruleset saved).
+  XenServer 9 ("firewalld"): xapi's firewalld services in the DEFAULT zone (firewall-cmd without
+  --zone, xen-api ocaml/xapi/firewall.ml), at runtime only: https-only removes / adds
+  xapi-insecure, NBD on the network (purpose nbd or insecure_nbd) adds / removes nbd, HA enable /
+  disable adds / removes xenha, ssh enable / disable adds / removes ssh.
+  Common Criteria hosts (state "cc"): changing https-only fails with ILLEGAL_IN_FIPS_MODE, as
+  xapi's set_https_only does (xen-api ocaml/xapi/xapi_host.ml).
+
+  `xe lab-xapi-start` (not a real xe command) does what xapi does to the firewall when it starts:
+  port 80 opened while https-only is false, closed while it is true (ocaml/xapi/dbsync_slave.ml),
+  and on XenServer 9 what update-xapi-firewalld.service runs after firewalld starts.
 """
 
 import json
@@ -22,7 +29,7 @@ import time
 XAPI_SERVICES = ('dlm', 'nbd', 'ssh', 'vxlan', 'xapi-insecure', 'xenha')  # xapi's order
 NBD_PURPOSES = ('nbd', 'insecure_nbd')
 
-PORT80_RULE = ['RH-Firewall-1-INPUT', '-p', 'tcp', '-m', 'conntrack', '--ctstate', 'NEW', '-m', 'tcp', '--dport', '80', '-j', 'ACCEPT']
+FIREWALL_PORT = '/etc/xapi.d/plugins/firewall-port'
 
 
 class XeError(Exception):
@@ -87,16 +94,11 @@ def render(value, key=None):
 
 
 def set_https_only(enabled):
-    present = subprocess.run(['iptables', '-C'] + PORT80_RULE, capture_output=True, check=False).returncode == 0
-    if enabled and present:
-        subprocess.run(['iptables', '-D'] + PORT80_RULE, check=True)
-    elif not enabled and not present:
-        rules = subprocess.run(['iptables', '-S', 'RH-Firewall-1-INPUT'], capture_output=True, text=True, check=True).stdout
-        position = max(1, len([line for line in rules.splitlines() if line.startswith('-A ')]))
-        subprocess.run(['iptables', '-I', PORT80_RULE[0], str(position)] + PORT80_RULE[1:], check=True)
-    else:
-        return
-    subprocess.run(['/usr/libexec/iptables/iptables.init', 'save'], capture_output=True, check=True)
+    """xapi's Firewall.Iptables for Http: firewall-port close 80 (https-only) or open 80."""
+    done = subprocess.run([FIREWALL_PORT, 'close' if enabled else 'open', '80', 'tcp'], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise XeError('firewall-port: %s' % (done.stderr or done.stdout).strip())
 
 
 def firewall_cmd(args):
@@ -110,7 +112,7 @@ def set_services(state, names, enabled):
     only, as xapi does (it puts them back through update-xapi-firewalld.service after firewalld
     starts; the lab has no such unit). A firewall tool that reloads firewalld must keep them."""
     option = '--add-service=' if enabled else '--remove-service='
-    firewall_cmd(['--zone=' + state['zone']] + [option + name for name in names])
+    firewall_cmd([option + name for name in names])  # no --zone: the default zone, as xapi does
     kept = set(state['xapi_services']) | set(names) if enabled else set(state['xapi_services']) - set(names)
     state['xapi_services'] = [name for name in XAPI_SERVICES if name in kept]
 
@@ -145,6 +147,12 @@ def run(state, command, params, flags):
     if command in ('host-enable-ssh', 'host-disable-ssh'):
         set_service(state, 'ssh', command == 'host-enable-ssh')
         return None
+    if command == 'lab-xapi-start':
+        if state.get('firewall') == 'firewalld':
+            command = 'host-update-firewalld-service-status'
+        else:
+            set_https_only(state['host_params'].get('https-only', 'false') == 'true')
+            return None
     if command == 'host-update-firewalld-service-status':
         if state.get('firewall') == 'firewalld' and state['xapi_services']:
             set_services(state, list(state['xapi_services']), True)  # what xapi does after firewalld restarts
@@ -170,6 +178,9 @@ def run(state, command, params, flags):
             raise XeError('Unknown field %s' % name)
         return str(render(record[name], params.get('param-key')))
     changes = {k: v for k, v in params.items() if k != 'uuid'}
+    if state.get('cc') and 'https-only' in changes and changes['https-only'] != state['host_params'].get('https-only', 'false'):
+        raise XeError('The operation is not allowed when the host is in FIPS mode (CC preparations).\n'
+                      'code: ILLEGAL_IN_FIPS_MODE')
     state[kind + '_params'].update(changes)
     if 'https-only' in changes:
         if kind == 'pool':

@@ -74,6 +74,16 @@ def test_new_optional_flows(lookup):
     assert flows[0]["source_ref"].endswith("https://docs.xenserver.com/en-us/xenserver/8/monitor-performance/monitor-snmp")
 
 
+def test_platform_rows(lookup):
+    flows = lookup.run([], destination="sdn_controller", include_optional=True)
+    assert [(f["id"], f["source"], f["ports"]) for f in flows] == [("sdn_controller_active", "pool_host", [6632])]
+    migration = lookup.run([], feature="cross_pool_migration")
+    assert [(f["id"], f["scope"], f["ports"]) for f in migration] == [("cross_pool_migration", "migrating_pools", [443])]
+    assert "xapi_vm_migrate.ml" in migration[0]["source_ref"]
+    assert [f["id"] for f in lookup.run([], feature="xostor")] == ["xostor_linstor", "xostor_drbd"]
+    assert lookup.run([], destination="monitoring_server", include_optional=True)[0]["ports"] == [162]
+
+
 def test_outbound(lookup):
     entries = lookup.run([], outbound=True, source="pool_host")
     assert [(e["id"], e["destinations"], e["protocol"], e["port"], e["only"]) for e in entries] == [

@@ -219,3 +219,13 @@ def test_saved_file_merge_without_a_filter_table():
     text = merged("*nat\nCOMMIT\n")
     assert text.startswith("*nat\nCOMMIT\n*filter\n:PMX-INPUT - [0:0]\n") and text.endswith("COMMIT\n")
     assert "-A INPUT -j PMX-INPUT\n" in text
+
+
+def test_common_criteria_drops_per_bridge_stay_above_the_accepting_jump():
+    """host-installer common_criteria_firewall_rules: INPUT policy DROP, each bridge ends with its own
+    DROP. The accepts go below every one of them, so they open nothing the CC rules drop."""
+    cc = ("*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+          "-A INPUT -i xenbr0 -p tcp -m tcp --dport 443 -m state --state NEW -j ACCEPT\n"
+          "-A INPUT -i xenbr0 -m state --state RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -i xenbr0 -j DROP\n"
+          "-A INPUT -i xenbr1 -m state --state RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -i xenbr1 -j DROP\nCOMMIT\n")
+    assert iptables.jump_index(iptables.parse_filter_table(cc)) == 6

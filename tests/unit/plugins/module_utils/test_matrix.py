@@ -97,7 +97,7 @@ def test_components_are_exactly_the_agreed_names():
     assert list(matrix.COMPONENTS) == [
         "pool_host", "license_server", "ntp_server", "dns_server", "domain_controller",
         "smb_filer", "iscsi_target", "nfs_filer", "syslog_server", "xencenter", "linux_vm",
-        "windows_vm", "api_client", "monitoring_server"]
+        "windows_vm", "api_client", "monitoring_server", "sdn_controller"]
     for flow in matrix.FLOWS:
         assert flow.source in matrix.COMPONENTS and flow.destination in matrix.COMPONENTS
 
@@ -264,3 +264,28 @@ def test_every_source_is_a_public_document_with_its_url():
     for item in list(matrix.FLOWS) + list(matrix.OUTBOUND):
         assert re.match(r"^[^,]+.*, https://\S+$", item.source_ref), item.id
         assert "DOMAIN" not in item.source_ref, item.id
+
+
+def test_platform_rows_carry_their_primary_source():
+    """The rows beyond the vendor page: ports as the named sources give them, off unless asked for."""
+    by_id = matrix.FLOWS_BY_ID
+    expect = {
+        "cross_pool_migration": ("pool_host", "pool_host", ("tcp",), (443,), "migrating_pools", "xapi_vm_migrate.ml"),
+        "sdn_controller_passive": ("sdn_controller", "pool_host", ("tcp",), (6640,), "any", "openvswitch-config-update"),
+        "sdn_controller_active": ("pool_host", "sdn_controller", ("tcp",), (6632,), "any", "xapi_sdn_controller.ml"),
+        "xostor_linstor": ("pool_host", "pool_host", ("tcp",), (3366, 3370, 3376, 3377, 8076, 8077), "same_pool",
+                           "xcp-ng/sm drivers/linstor-manager"),
+        "xostor_drbd": ("pool_host", "pool_host", ("tcp",), tuple(range(7000, 8001)), "same_pool",
+                        "xcp-ng/sm drivers/linstor-manager"),
+        "snmp_traps": ("pool_host", "monitoring_server", ("udp",), (162,), "any", "monitor-snmp"),
+        "ha_heartbeat": ("pool_host", "pool_host", ("udp",), (694,), "same_pool", "xapi_globs.ml"),
+    }
+    for fid, (source, destination, protocols, ports, scope, ref) in expect.items():
+        flow = by_id[fid]
+        assert (flow.source, flow.destination, flow.protocols, flow.ports, flow.scope) == (
+            source, destination, protocols, ports, scope), fid
+        assert flow.optional and ref in flow.source_ref, fid
+    assert matrix.select_flows(feature="xostor") == [by_id["xostor_linstor"], by_id["xostor_drbd"]]
+    assert [f.id for f in matrix.select_flows(destination="sdn_controller")] == []
+    assert matrix.port_text(by_id["xostor_linstor"].ports + by_id["xostor_drbd"].ports) == (
+        "3366, 3370, 3376, 3377, 7000-8000, 8076, 8077")

@@ -94,3 +94,24 @@ def test_bad_input_is_refused(kwargs, message):
     with pytest.raises(planner.PlanError) as err:
         planner.build_plan(**kwargs)
     assert message in str(err.value)
+
+
+def test_migration_peers_xostor_and_sdn_rows():
+    plan = planner.build_plan(
+        ["pool_host"], peers={"sdn_controller": ["198.51.100.60"]}, pool_peers=["198.51.100.11"],
+        migration_peers=["198.51.100.21"], features=["cross_pool_migration", "xostor", "sdn_controller"],
+        public_ports=[])
+    groups = _groups(plan)
+    assert dict(groups["migration_peer"].ports) == {"tcp": (443,)}
+    assert groups["migration_peer"].networks[4] == ["198.51.100.21/32"]
+    assert dict(groups["sdn_controller"].ports) == {"tcp": (6640,)}
+    member_tcp = groups["pool_member"].ports["tcp"]
+    assert set((3366, 3370, 3376, 3377, 8076, 8077, 7000, 7500, 8000)) <= set(member_tcp)
+    assert set(range(7000, 8001)) <= set(plan.restricted["tcp"]) and 6640 in plan.restricted["tcp"]
+    # without the feature, nobody from another pool is served 443 in strict mode
+    plan = planner.build_plan(["pool_host"], pool_peers=["198.51.100.11"], migration_peers=["198.51.100.21"],
+                              public_ports=[])
+    assert "migration_peer" not in _groups(plan)
+    with pytest.raises(planner.PlanError):
+        planner.build_plan(["pool_host"], extra_rules=[{"name": "migration_peer", "sources": ["192.0.2.1"],
+                                                        "ports": [443]}])

@@ -261,3 +261,45 @@ def test_outbound_by_name_for_change_requests():
     updates = [r for r in rows if r["destination"] == "updates.ops.xenserver.com"]
     assert updates[0]["sources"] == ["192.0.2.50", "192.0.2.51"]
     assert all(r["source_ref"] for r in rows)
+
+
+def test_cross_pool_migration_follows_portmatrix_migration_pools():
+    """Pool b migrates to pool a: a's hosts take 443 from b's hosts, not the other way round."""
+    e = estate(GROUPS, HOSTS)
+    migration = {"portmatrix_migration_pools": {"pool_b": "pool_a"}, "portmatrix_strict": True}
+    a1 = call(e, "a1", **migration)
+    assert a1["args"]["migration_peers"] == ["192.0.2.21"] and "cross_pool_migration" in a1["args"]["features"]
+    assert a1["settings"]["migration_from"] == ["pool_b"]
+    b1 = call(e, "b1", **migration)
+    assert b1["args"]["migration_peers"] == [] and "cross_pool_migration" not in b1["args"]["features"]
+    assert call(e, "a1", portmatrix_skip_features=["cross_pool_migration"], **migration)["args"]["migration_peers"] == []
+    calls = engine.plan_hosts(e, dict((h, dict(migration)) for h in ["a1", "a2", "a3", "b1"]))
+    keys = set((r["src"], r["dst"], r["proto"], p) for r in pair_files(e, calls) for p in r["ports"])
+    assert ("b1", "a1", "tcp", 443) in keys and ("a1", "b1", "tcp", 443) not in keys
+    merged = [m for m in engine.merged_flows(e, calls) if "cross_pool_migration" in m["flows"]]
+    assert [(m["source_hosts"], m["pool"], m["ports"]) for m in merged] == [
+        (["b1"], "pool_a (cross-pool migration in)", [443])]
+    both = {"portmatrix_migration_pools": {"pool_b": ["pool_a"], "pool_a": ["pool_b"]}, "portmatrix_strict": True}
+    assert call(e, "b1", **both)["args"]["migration_peers"] == ["192.0.2.11", "192.0.2.112", "2001:db8::12",
+                                                                "192.0.2.13"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("pool_a", "must be a dictionary from a sending pool"),
+    ({"pool_a": ["pool_a"]}, "a pool does not migrate to itself"),
+    ({"pool_a": [{"x": 1}]}, "must be a list of names"),
+])
+def test_bad_migration_pools(value, message):
+    with pytest.raises(settings.SettingsError) as err:
+        settings.read("a1", {"portmatrix_migration_pools": value})
+    assert "a1: portmatrix_migration_pools " in str(err.value) and message in str(err.value)
+
+
+def test_platform_is_passed_to_pool_hosts_only():
+    e = estate(GROUPS, HOSTS)
+    assert call(e, "a1", portmatrix_platform="xcp-ng8")["args"]["platform"] == "xcp-ng8"
+    assert "platform" not in call(e, "a1")["args"]                        # auto: the module detects it
+    assert "platform" not in call(e, "lic", portmatrix_platform="xenserver8")["args"]
+    with pytest.raises(settings.SettingsError) as err:
+        settings.read("a1", {"portmatrix_platform": "xcpng"})
+    assert "a1: portmatrix_platform must be one of auto, xenserver8, xenserver9, xcp-ng8" in str(err.value)
