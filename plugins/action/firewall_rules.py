@@ -17,7 +17,6 @@ __metaclass__ = type
 
 import hashlib
 import json
-import os
 import time
 
 from ansible import constants as C
@@ -101,11 +100,8 @@ class ActionModule(ActionBase):
         refuses new connections).  The confirming run also writes the saved rules."""
         armed = applied["confirm"]
         returned = time.time()  # the host armed its rollback just before this
-        delay = float(os.environ.get("PORTMATRIX_CONFIRM_DELAY_FOR_TESTS") or 0)
-        if delay:  # tests only: stands for a controller that dies or hangs after the change
-            time.sleep(delay)
         # the backend the change was made with: the confirming run detects nothing again
-        args = dict(module_args, confirm_token=armed["token"], backend=applied.get("backend", "auto"))
+        args = dict(module_args, _confirm_token=armed["token"], backend=applied.get("backend", "auto"))
         started = time.time()
         confirmed, error = self._confirm_once(args, task_vars)
         if confirmed is None:

@@ -21,7 +21,7 @@ import re
 import stat
 import xml.etree.ElementTree as ET
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, restore
 
 PREFIX = "pmx-"
 POLICY = PREFIX + "input"
@@ -312,7 +312,7 @@ class FirewalldBackend:
                 continue
             for name in sorted(os.listdir(directory)):
                 if name.startswith(PREFIX) and name.endswith(".xml"):
-                    found["%s/%s" % (kind, name)] = restore.read_file(os.path.join(directory, name))
+                    found["%s/%s" % (kind, name)] = _restore_runner.read_file(os.path.join(directory, name))
         return found
 
     def permanent_view(self, files=None):
@@ -361,7 +361,7 @@ class FirewalldBackend:
         desired = render_files(plan, self.state)
         old = current["files"]
         for path, text in desired.items():
-            restore.write_file(os.path.join(self.config_dir, path), text, 0o640)
+            _restore_runner.write_file(os.path.join(self.config_dir, path), text, 0o640)
         for path in old:
             if path not in desired:
                 os.remove(os.path.join(self.config_dir, path))
@@ -387,7 +387,7 @@ class FirewalldBackend:
 
     # --- safety ---
     def snapshot(self, current=None):
-        """Restore steps (see restore.py) that put the owned scope back as it is now: the owned
+        """Restore steps (see _restore_runner.py) that put the owned scope back as it is now: the owned
         permanent files, then a reload (runtime = permanent)."""
         found = self.owned_files() if current is None else current["files"]
         steps = []

@@ -182,10 +182,6 @@ options:
         the window; the rollback restores the previous files and reloads.
     type: int
     default: 60
-  confirm_token:
-    description:
-      - Internal, set by the action plugin on its confirming run; do not set it.
-    type: str
   from_inventory:
     description:
       - Work out every argument from the inventory on the controller, with the engine of the collection.
@@ -410,7 +406,8 @@ ARGUMENT_SPEC = dict(
     guard_sources=dict(type="list", elements="str", default=[]),
     guard_port=dict(type="int", default=22),
     confirm_timeout=dict(type="int", default=60),
-    confirm_token=dict(type="str", no_log=False),
+    # Internal, not documented: the action plugin's confirming run passes the token of the change.
+    _confirm_token=dict(type="str", no_log=False),
     # Consumed by the action plugin on the controller; accepted here so the module
     # documents them and ignores them.
     from_inventory=dict(type="bool", default=False),
@@ -472,7 +469,7 @@ def confirm_change(module, run, plan, params):
     The action plugin passes the backend the change was made with, so nothing is detected again,
     and with firewalld (whose permanent files are already in place) nothing else is done."""
     with restore.host_lock():
-        settled = confirm.settle(params["confirm_token"])
+        settled = confirm.settle(params["_confirm_token"])
         if "rolled_back" in settled:
             done = settled["rolled_back"]
             module.fail_json(msg="the change was rolled back at %s, %ss after it: no confirmation came%s" % (
@@ -520,7 +517,7 @@ def main():
     if params["confirm_timeout"] < 0:
         module.fail_json(msg="confirm_timeout is a number of seconds, 0 to apply without confirmation")
     try:
-        if params["confirm_token"]:
+        if params["_confirm_token"]:
             confirm_change(module, run, plan, params)
         backend = choose_backend(module, run, state, params["persist"])
         # One run at a time per host, from the first read to the last write, and none while another
