@@ -52,7 +52,7 @@ def _paths(token, state_dir=STATE_DIR):
     return base + ".pending", base + ".rolled-back", base + ".pid"
 
 
-def write_program(module, path):
+def _write_program(module, path):
     """Write module's source to path, a program the host's python runs without this collection."""
     _restore_runner.write_file(path, inspect.getsource(module), 0o600)
     return path
@@ -64,14 +64,14 @@ def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
         os.makedirs(state_dir, 0o700)
     token = uuid.uuid4().hex
     pending, record, pid_file = _paths(token, state_dir)
-    runner = write_program(_restore_runner, os.path.join(state_dir, RUNNER_FILE))
-    waiter = write_program(_confirm_waiter, os.path.join(state_dir, WAITER_FILE))
+    runner = _write_program(_restore_runner, os.path.join(state_dir, RUNNER_FILE))
+    waiter = _write_program(_confirm_waiter, os.path.join(state_dir, WAITER_FILE))
     now = time.time()
     state = {"token": token, "steps": steps, "deadline": now + timeout, "armed_at": now, "timeout": timeout,
              "record": record, "lock": lock_path, "lock_timeout": restore.LOCK_TIMEOUT, "runner": runner}
     _confirm_waiter.write_json(pending, state, mode=0o600)
     try:
-        pid = spawn_detached([python or sys.executable, "-B", waiter, pending])
+        pid = _spawn_detached([python or sys.executable, "-B", waiter, pending])
     except ConfirmError:
         os.remove(pending)
         raise
@@ -80,7 +80,7 @@ def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
     return {"token": token, "timeout": timeout, "deadline": state["deadline"]}
 
 
-def spawn_detached(argv):
+def _spawn_detached(argv):
     """Start argv in a session of its own (the SSH session's end, a SIGHUP to its process group,
     does not reach it), with /dev/null for stdin, stdout and stderr and no other descriptor: the
     module's pipes close when the module ends, so Ansible does not wait for it.  Returns once

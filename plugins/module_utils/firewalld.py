@@ -22,6 +22,7 @@ import stat
 import xml.etree.ElementTree as ET
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils._backend import Backend
 
 PREFIX = "pmx-"
 POLICY = PREFIX + "input"
@@ -269,14 +270,14 @@ def runtime_only_commands(runtime, permanent):
     return commands
 
 
-class FirewalldBackend:
+class FirewalldBackend(Backend):
+    """get/set of the owned firewalld scope (permanent files, then a reload); the Transaction does the rest."""
+
     name = "firewalld"
 
     def __init__(self, run, state="present", config_dir=CONFIG_DIR):
-        self.run = run
-        self.state = state
+        super(FirewalldBackend, self).__init__(run, state)
         self.config_dir = config_dir
-        self.families = (4, 6)
         self.firewall_cmd = "firewall-cmd"
 
     def _cmd(self, *args):
@@ -346,8 +347,7 @@ class FirewalldBackend:
         now = merged_view(self.permanent_view(current["files"]), current["runtime"])
         return {"firewalld": now}, {"firewalld": runtime_lines(plan, self.state)}
 
-    @staticmethod
-    def shadowing(current, plan):
+    def shadowing(self, current, plan):
         """The policy is evaluated before every zone: no zone rule comes first (see the design doc)."""
         return {}
 

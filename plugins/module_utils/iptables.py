@@ -27,6 +27,7 @@ import os
 import stat
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils._backend import Backend
 
 PREFIX = "PMX-"
 ENTRY_CHAIN = PREFIX + "INPUT"
@@ -366,16 +367,13 @@ def count_rules(view):
     return sum(1 for line in view if line.startswith("-A "))
 
 
-class IptablesBackend:
+class IptablesBackend(Backend):
     """get/set of the owned scope for IPv4 and IPv6; the Transaction does the rest."""
 
     name = "iptables"
 
     def __init__(self, run, families, state="present", persist=True, exists=os.path.exists):
-        # run(argv, data=None) -> (rc, stdout, stderr): the module's run_command.
-        self.run = run
-        self.families = tuple(families)
-        self.state = state
+        super(IptablesBackend, self).__init__(run, state, families)
         self.persist_enabled = persist
         self._exists = exists
         self.persistence = None
@@ -419,14 +417,14 @@ class IptablesBackend:
     def read(self):
         return dict((family, parse_filter_table(self._save(family))) for family in self.families)
 
-    def views(self, tables, plan):
-        current = dict((f, owned_view(tables[f], plan.restricted)) for f in self.families)
-        desired = dict((f, desired_view(plan, f, tables[f], self.state)) for f in self.families)
-        return current, desired
+    def views(self, current, plan):
+        now = dict((f, owned_view(current[f], plan.restricted)) for f in self.families)
+        desired = dict((f, desired_view(plan, f, current[f], self.state)) for f in self.families)
+        return now, desired
 
-    def shadowing(self, tables, plan):
+    def shadowing(self, current, plan):
         """Foreign rules that accept a restricted port before the restrictions are checked, per family."""
-        return dict((f, shadowing(tables[f], plan.restricted)) for f in self.families)
+        return dict((f, shadowing(current[f], plan.restricted)) for f in self.families)
 
     @staticmethod
     def rule_count(views):
@@ -434,9 +432,9 @@ class IptablesBackend:
         return dict((family, count_rules(lines)) for family, lines in views.items())
 
     # --- set ---
-    def write(self, tables, plan):
+    def write(self, current, plan):
         for family in self.families:
-            payload = restore_payload(plan, family, tables[family], self.state)
+            payload = restore_payload(plan, family, current[family], self.state)
             tool = self.tools[TOOLS[family][1]]
             # Validate first: a payload the kernel would refuse changes nothing.
             rc, out, err = self.run([tool, "--test", "--noflush"], data=payload)
@@ -447,13 +445,13 @@ class IptablesBackend:
                 raise IptablesError("%s failed: %s\n%s" % (tool, err.strip(), payload))
 
     # --- safety ---
-    def snapshot(self, tables=None):
+    def snapshot(self, current=None):
         """Restore steps (see _restore_runner.py) that put the owned scope back as it is now: the
         owned chains and jumps of each family and, when persisting, the saved files."""
-        tables = self.read() if tables is None else tables
+        current = self.read() if current is None else current
         steps = []
         for family in self.families:
-            chains, jumps = _restore_runner.owned_iptables(tables[family].text, PREFIX)
+            chains, jumps = _restore_runner.owned_iptables(current[family].text, PREFIX)
             steps.append({"iptables": {
                 "save": [self.tools[TOOLS[family][0]], "-t", "filter"],
                 "restore": [self.tools[TOOLS[family][1]]],

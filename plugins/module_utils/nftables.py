@@ -28,6 +28,7 @@ import os
 import stat
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils._backend import Backend
 
 PREFIX = "pmx_"
 ENTRY_CHAIN = PREFIX + "input"
@@ -511,21 +512,18 @@ def without_include(text):
     return text.replace(INCLUDE_BLOCK, "")
 
 
-class NftablesBackend:
+class NftablesBackend(Backend):
     """get/set of the owned nftables scope; the Transaction does the rest."""
 
     name = "nftables"
 
     def __init__(self, run, state="present", persist=True, own_file=OWN_FILE, conf_files=CONF_FILES):
-        # run(argv, data=None) -> (rc, stdout, stderr): the module's run_command.
-        self.run = run
-        self.state = state
+        super(NftablesBackend, self).__init__(run, state)
         self.persist_enabled = persist
         self.own_file = own_file
         self.conf_files = conf_files
         self.conf_file = None
         self.nft = "nft"
-        self.families = (4, 6)
 
     # --- checks, before anything changes ---
     def validate(self, which):
