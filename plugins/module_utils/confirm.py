@@ -35,6 +35,9 @@ import uuid
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import _confirm_waiter, _restore_runner, restore
 
 STATE_DIR = "/run/portmatrix"
+# The confirming run finds the change's token in its environment, set by the action plugin: it is
+# no module argument, so no public name of the module.
+TOKEN_ENV = "PORTMATRIX_CONFIRM_TOKEN"
 # The programs that run detached after the module's files are gone, written out into STATE_DIR
 # from their modules' source at every arm().
 RUNNER_FILE = "restore_runner.py"
