@@ -17,7 +17,6 @@ __metaclass__ = type
 
 import hashlib
 import json
-import os
 import time
 
 from ansible import constants as C
@@ -25,6 +24,7 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import confirm
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import from_inventory as from_inventory_mod
 
 MODULE = "portmatrix.xenserver.firewall_rules"
@@ -102,17 +102,14 @@ class ActionModule(ActionBase):
         refuses new connections).  The confirming run also writes the saved rules."""
         armed = applied["confirm"]
         returned = time.time()  # the host armed its rollback just before this
-        delay = float(os.environ.get("PORTMATRIX_CONFIRM_DELAY_FOR_TESTS") or 0)
-        if delay:  # tests only: stands for a controller that dies or hangs after the change
-            time.sleep(delay)
         # the backend the change was made with: the confirming run detects nothing again
-        args = dict(module_args, confirm_token=armed["token"], backend=applied.get("backend", "auto"))
+        args = dict(module_args, backend=applied.get("backend", "auto"))
         started = time.time()
-        confirmed, error = self._confirm_once(args, task_vars)
+        confirmed, error = self._confirm_once(args, armed["token"], task_vars)
         if confirmed is None:
             # The host puts the old rules back by itself at its deadline: wait for that, then look.
             time.sleep(max(0.0, float(armed["timeout"]) - (time.time() - returned)) + 3)
-            confirmed, later = self._confirm_once(args, task_vars)
+            confirmed, later = self._confirm_once(args, armed["token"], task_vars)
             if confirmed is None:
                 return dict(applied, failed=True, confirmed=False, msg=(
                     "the change could not be confirmed: no new connection to the host after it (%s); the host was to "
@@ -128,16 +125,22 @@ class ActionModule(ActionBase):
                                  seconds=round(time.time() - started, 3))
         return result
 
-    def _confirm_once(self, args, task_vars):
-        """(module result, None), or (None, why) when no new connection could be opened."""
+    def _confirm_once(self, args, token, task_vars):
+        """(module result, None), or (None, why) when no new connection could be opened.
+        The change's token goes in the module's environment (confirm.TOKEN_ENV), not in its arguments."""
         try:
             self._connection.reset()  # close the multiplexed connection: the next one is new
         except Exception as exc:  # pylint: disable=broad-except
             return None, "could not close the previous connection: %s" % exc
+        environment = self._task.environment
+        earlier = environment if isinstance(environment, list) else [environment] if environment else []
+        self._task.environment = earlier + [{confirm.TOKEN_ENV: token}]
         try:
             result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
         except AnsibleConnectionFailure as exc:
             return None, str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed"
+        finally:
+            self._task.environment = environment
         if result.get("unreachable"):
             return None, result.get("msg", "unreachable")
         return result, None

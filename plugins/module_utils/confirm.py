@@ -4,7 +4,7 @@
 """Commit confirmed: a change that nobody confirms puts itself back.
 
 Before a change the module keeps the restore steps of the previous owned scope (the
-backends' snapshot(), see restore.py) in a pending file under /run/portmatrix and starts a
+backends' snapshot(), see _restore_runner.py) in a pending file under /run/portmatrix and starts a
 waiter: a detached process (its own session, so the SSH session ending does not stop it)
 that sleeps until the deadline and then, unless the pending file is gone, takes the host's
 lock, runs the steps and leaves a record of the rollback.  The controller confirms from a
@@ -13,8 +13,9 @@ stops the waiter, and only then writes the saved rules.  /run is emptied at boot
 saved rules are written only after the confirmation, so a reboot in the window comes back
 with the rules of before.
 
-The waiter runs WAITER_SOURCE with ``python -c``: the module's files are gone by then, so it
-carries the restore runner's source in its state file.  Standard library only, Python 3.6+.
+The waiter (_confirm_waiter.py) and the restore runner (_restore_runner.py) it loads are
+written out into the state directory from their modules' source when a change is armed: the
+module's files are gone when they run.  Both are standard library only, Python 3.6+.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +24,7 @@ __metaclass__ = type
 
 import contextlib
 import errno
+import inspect
 import json
 import os
 import signal
@@ -30,49 +32,16 @@ import sys
 import time
 import uuid
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _confirm_waiter, _restore_runner, restore
 
 STATE_DIR = "/run/portmatrix"
-
-WAITER_SOURCE = r'''
-import json
-import os
-import sys
-import time
-
-
-def write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(data, handle)
-    os.rename(tmp, path)
-
-
-def main(path):
-    with open(path) as handle:
-        state = json.load(handle)
-    while time.time() < state["deadline"]:
-        if not os.path.exists(path):
-            return 0  # confirmed
-        time.sleep(0.2)
-    runner = {"__name__": "portmatrix_restore_runner"}
-    exec(compile(state["runner"], "<portmatrix restore runner>", "exec"), runner)
-    lock = runner["take_lock"](state["lock"], state["lock_timeout"])
-    try:
-        if not os.path.exists(path):
-            return 0  # confirmed while the confirming run held the lock
-        errors = runner["run_steps"](state["steps"])
-        write_json(state["record"], {"token": state["token"], "rolled_back_at": time.time(),
-                                     "armed_at": state["armed_at"], "timeout": state["timeout"],
-                                     "errors": errors})
-        os.remove(path)
-    finally:
-        lock.close()
-    return 1 if errors else 0
-
-
-sys.exit(main(sys.argv[1]))
-'''
+# The confirming run finds the change's token in its environment, set by the action plugin: it is
+# no module argument, so no public name of the module.
+TOKEN_ENV = "PORTMATRIX_CONFIRM_TOKEN"
+# The programs that run detached after the module's files are gone, written out into STATE_DIR
+# from their modules' source at every arm().
+RUNNER_FILE = "restore_runner.py"
+WAITER_FILE = "confirm_waiter.py"
 
 
 class ConfirmError(RuntimeError):
@@ -86,12 +55,10 @@ def _paths(token, state_dir=STATE_DIR):
     return base + ".pending", base + ".rolled-back", base + ".pid"
 
 
-def _write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as handle:
-        json.dump(data, handle)
-    os.chmod(tmp, 0o600)
-    os.rename(tmp, path)
+def _write_program(module, path):
+    """Write module's source to path, a program the host's python runs without this collection."""
+    _restore_runner.write_file(path, inspect.getsource(module), 0o600)
+    return path
 
 
 def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
@@ -100,13 +67,14 @@ def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
         os.makedirs(state_dir, 0o700)
     token = uuid.uuid4().hex
     pending, record, pid_file = _paths(token, state_dir)
+    runner = _write_program(_restore_runner, os.path.join(state_dir, RUNNER_FILE))
+    waiter = _write_program(_confirm_waiter, os.path.join(state_dir, WAITER_FILE))
     now = time.time()
     state = {"token": token, "steps": steps, "deadline": now + timeout, "armed_at": now, "timeout": timeout,
-             "record": record, "lock": lock_path, "lock_timeout": restore.LOCK_TIMEOUT,
-             "runner": restore.RUNNER_SOURCE}
-    _write_json(pending, state)
+             "record": record, "lock": lock_path, "lock_timeout": restore.LOCK_TIMEOUT, "runner": runner}
+    _confirm_waiter.write_json(pending, state, mode=0o600)
     try:
-        pid = spawn_detached([python or sys.executable, "-c", WAITER_SOURCE, pending])
+        pid = _spawn_detached([python or sys.executable, "-B", waiter, pending])
     except ConfirmError:
         os.remove(pending)
         raise
@@ -115,7 +83,7 @@ def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
     return {"token": token, "timeout": timeout, "deadline": state["deadline"]}
 
 
-def spawn_detached(argv):
+def _spawn_detached(argv):
     """Start argv in a session of its own (the SSH session's end, a SIGHUP to its process group,
     does not reach it), with /dev/null for stdin, stdout and stderr and no other descriptor: the
     module's pipes close when the module ends, so Ansible does not wait for it.  Returns once

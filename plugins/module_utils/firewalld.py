@@ -21,7 +21,8 @@ import re
 import stat
 import xml.etree.ElementTree as ET
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils._backend import Backend
 
 PREFIX = "pmx-"
 POLICY = PREFIX + "input"
@@ -350,14 +351,14 @@ def zone_openings(zones, default_zone, restricted, ports_of):
     return lines
 
 
-class FirewalldBackend:
+class FirewalldBackend(Backend):
+    """get/set of the owned firewalld scope (permanent files, then a reload); the Transaction does the rest."""
+
     name = "firewalld"
 
     def __init__(self, run, state="present", config_dir=CONFIG_DIR):
-        self.run = run
-        self.state = state
+        super(FirewalldBackend, self).__init__(run, state)
         self.config_dir = config_dir
-        self.families = (4, 6)
         self.firewall_cmd = "firewall-cmd"
 
     def _cmd(self, *args):
@@ -393,7 +394,7 @@ class FirewalldBackend:
                 continue
             for name in sorted(os.listdir(directory)):
                 if name.startswith(PREFIX) and name.endswith(".xml"):
-                    found["%s/%s" % (kind, name)] = restore.read_file(os.path.join(directory, name))
+                    found["%s/%s" % (kind, name)] = _restore_runner.read_file(os.path.join(directory, name))
         return found
 
     def permanent_view(self, files=None):
@@ -452,7 +453,7 @@ class FirewalldBackend:
         desired = render_files(plan, self.state)
         old = current["files"]
         for path, text in desired.items():
-            restore.write_file(os.path.join(self.config_dir, path), text, 0o640)
+            _restore_runner.write_file(os.path.join(self.config_dir, path), text, 0o640)
         for path in old:
             if path not in desired:
                 os.remove(os.path.join(self.config_dir, path))
@@ -478,7 +479,7 @@ class FirewalldBackend:
 
     # --- safety ---
     def snapshot(self, current=None):
-        """Restore steps (see restore.py) that put the owned scope back as it is now: the owned
+        """Restore steps (see _restore_runner.py) that put the owned scope back as it is now: the owned
         permanent files, then a reload (runtime = permanent)."""
         found = self.owned_files() if current is None else current["files"]
         steps = []

@@ -26,7 +26,8 @@ import ipaddress
 import os
 import stat
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils._backend import Backend
 
 PREFIX = "PMX-"
 ENTRY_CHAIN = PREFIX + "INPUT"
@@ -66,11 +67,11 @@ FilterTable = collections.namedtuple("FilterTable", ["chains", "rules", "text"])
 
 def parse_filter_table(text):
     """The filter table of iptables-save output (other tables are ignored)."""
-    chains, rules = restore.parse_filter(text)
+    chains, rules = _restore_runner.parse_filter(text)
     return FilterTable(chains, rules, text or "")
 
 
-_target = restore.rule_target
+_target = _restore_runner.rule_target
 
 
 def is_owned_chain(name):
@@ -173,7 +174,7 @@ def restrict_index(table, restricted):
     """Where the restrict jump belongs among INPUT's foreign rules: where it is when nothing
     above it can accept a restricted port (fail2ban putting its jump on top is no drift), else
     on top (it only rejects, and lets loopback through itself)."""
-    for chain, index, rule in restore.owned_iptables(table.text, PREFIX)[1]:
+    for chain, index, rule in _restore_runner.owned_iptables(table.text, PREFIX)[1]:
         if chain == "INPUT" and rule == RESTRICT_JUMP and not shadowing(table, restricted):
             return min(index, jump_index(table))
     return 0
@@ -292,7 +293,7 @@ def owned_view(table, restricted=None):
     for name in sorted(n for n in table.chains if is_owned_chain(n)):
         lines.append(":%s" % name)
         lines.extend(table.rules.get(name, []))
-    for chain, index, rule in restore.owned_iptables(table.text, PREFIX)[1]:
+    for chain, index, rule in _restore_runner.owned_iptables(table.text, PREFIX)[1]:
         lines.append(_jump_line(table, chain, index, rule, restricted or {}))
     return lines
 
@@ -322,11 +323,11 @@ def restore_payload(plan, family, table, state="present"):
 
     Declaring a chain flushes it; rules go back in order; every stray jump into our
     chains is deleted and the jumps re-inserted at their places; chains we no longer
-    need are deleted last, once nothing refers to them (restore.iptables_payload)."""
+    need are deleted last, once nothing refers to them (_restore_runner.iptables_payload)."""
     if state != "present":
-        return restore.iptables_payload(table.text, PREFIX, [], [])
+        return _restore_runner.iptables_payload(table.text, PREFIX, [], [])
     chains = render_chains(plan, family)
-    return restore.iptables_payload(table.text, PREFIX, list(chains.items()), desired_jumps(plan, table))
+    return _restore_runner.iptables_payload(table.text, PREFIX, list(chains.items()), desired_jumps(plan, table))
 
 
 def _is_ours(line):
@@ -368,16 +369,13 @@ def count_rules(view):
     return sum(1 for line in view if line.startswith("-A "))
 
 
-class IptablesBackend:
+class IptablesBackend(Backend):
     """get/set of the owned scope for IPv4 and IPv6; the Transaction does the rest."""
 
     name = "iptables"
 
     def __init__(self, run, families, state="present", persist=True, exists=os.path.exists):
-        # run(argv, data=None) -> (rc, stdout, stderr): the module's run_command.
-        self.run = run
-        self.families = tuple(families)
-        self.state = state
+        super(IptablesBackend, self).__init__(run, state, families)
         self.persist_enabled = persist
         self._exists = exists
         self.persistence = None
@@ -421,14 +419,14 @@ class IptablesBackend:
     def read(self):
         return dict((family, parse_filter_table(self._save(family))) for family in self.families)
 
-    def views(self, tables, plan):
-        current = dict((f, owned_view(tables[f], plan.restricted)) for f in self.families)
-        desired = dict((f, desired_view(plan, f, tables[f], self.state)) for f in self.families)
-        return current, desired
+    def views(self, current, plan):
+        now = dict((f, owned_view(current[f], plan.restricted)) for f in self.families)
+        desired = dict((f, desired_view(plan, f, current[f], self.state)) for f in self.families)
+        return now, desired
 
-    def shadowing(self, tables, plan):
+    def shadowing(self, current, plan):
         """Foreign rules that accept a restricted port before the restrictions are checked, per family."""
-        return dict((f, shadowing(tables[f], plan.restricted)) for f in self.families)
+        return dict((f, shadowing(current[f], plan.restricted)) for f in self.families)
 
     @staticmethod
     def rule_count(views):
@@ -436,9 +434,9 @@ class IptablesBackend:
         return dict((family, count_rules(lines)) for family, lines in views.items())
 
     # --- set ---
-    def write(self, tables, plan):
+    def write(self, current, plan):
         for family in self.families:
-            payload = restore_payload(plan, family, tables[family], self.state)
+            payload = restore_payload(plan, family, current[family], self.state)
             tool = self.tools[TOOLS[family][1]]
             # Validate first: a payload the kernel would refuse changes nothing.
             rc, out, err = self.run([tool, "--test", "--noflush"], data=payload)
@@ -449,13 +447,13 @@ class IptablesBackend:
                 raise IptablesError("%s failed: %s\n%s" % (tool, err.strip(), payload))
 
     # --- safety ---
-    def snapshot(self, tables=None):
-        """Restore steps (see restore.py) that put the owned scope back as it is now: the
+    def snapshot(self, current=None):
+        """Restore steps (see _restore_runner.py) that put the owned scope back as it is now: the
         owned chains and jumps of each family and, when persisting, the saved files."""
-        tables = self.read() if tables is None else tables
+        current = self.read() if current is None else current
         steps = []
         for family in self.families:
-            chains, jumps = restore.owned_iptables(tables[family].text, PREFIX)
+            chains, jumps = _restore_runner.owned_iptables(current[family].text, PREFIX)
             steps.append({"iptables": {
                 "save": [self.tools[TOOLS[family][0]], "-t", "filter"],
                 "restore": [self.tools[TOOLS[family][1]]],
@@ -475,7 +473,7 @@ class IptablesBackend:
             path = self._saved_file(family)
             text = ""
             if self._exists(path):
-                text = restore.read_file(path) or ""
+                text = _restore_runner.read_file(path) or ""
             table = parse_filter_table(text)
             current[family] = owned_view(table, plan.restricted) if text else ["# %s missing" % path]
             desired[family] = desired_view(plan, family, table, self.state)
@@ -487,7 +485,7 @@ class IptablesBackend:
         running rules."""
         for family in self.families:
             path = self._saved_file(family)
-            text = restore.read_file(path)
+            text = _restore_runner.read_file(path)
             mode = 0o600
             if text is None:
                 rc, text, err = self.run([self.tools[TOOLS[family][0]]])
@@ -498,4 +496,4 @@ class IptablesBackend:
             table = parse_filter_table(text)
             chains = list(render_chains(plan, family).items()) if self.state == "present" else []
             jumps = desired_jumps(plan, table) if self.state == "present" else []
-            restore.write_file(path, merge_saved(text, chains, jumps), mode)
+            _restore_runner.write_file(path, merge_saved(text, chains, jumps), mode)

@@ -11,7 +11,7 @@ and one ``jump pmx_input`` in each such base chain, placed before its first rule
 or rejects everything (appended when the chain relies on its policy).  Jumps and sets
 cannot cross tables, so each table gets its own copy.
 
-Changes are one ``nft -j -f`` batch built by the restore runner (restore.nft_commands),
+Changes are one ``nft -j -f`` batch built by the restore runner (_restore_runner.nft_commands),
 checked first with ``nft -c``; the state is read back with ``nft -j list ruleset``.
 Persistence: a file of ours, /etc/portmatrix/nftables.nft, included once from the file the
 host loads at boot (/etc/nftables.conf on Debian, /etc/sysconfig/nftables.conf on RHEL).
@@ -27,7 +27,8 @@ import json
 import os
 import stat
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils._backend import Backend
 
 PREFIX = "pmx_"
 ENTRY_CHAIN = PREFIX + "input"
@@ -58,13 +59,13 @@ class Ruleset:
 
     def __init__(self, data):
         self.data = data
-        self.tables = [(t["family"], t["name"]) for t in restore.nft_items(data, "table")]
+        self.tables = [(t["family"], t["name"]) for t in _restore_runner.nft_items(data, "table")]
         self.chains = collections.OrderedDict((key, collections.OrderedDict()) for key in self.tables)
         self.rules = collections.OrderedDict()
-        for chain in restore.nft_items(data, "chain"):
+        for chain in _restore_runner.nft_items(data, "chain"):
             self.chains.setdefault((chain["family"], chain["table"]), collections.OrderedDict())[chain["name"]] = chain
             self.rules[(chain["family"], chain["table"], chain["name"])] = []
-        for rule in restore.nft_items(data, "rule"):
+        for rule in _restore_runner.nft_items(data, "rule"):
             self.rules.setdefault((rule["family"], rule["table"], rule["chain"]), []).append(rule)
 
     @classmethod
@@ -102,14 +103,14 @@ class Ruleset:
         verdict = _verdict(rule)
         if verdict in ("drop", "reject"):
             return not _selects_source_or_state(rule)
-        target = restore.nft_target(rule)
+        target = _restore_runner.nft_target(rule)
         if target and not target.startswith(PREFIX) and not _selects_source_or_state(rule):
             rules = self.chain_rules(table, target)
             return bool(rules) and _verdict(rules[-1]) in ("drop", "reject") and not _selects_source_or_state(rules[-1])
         return False
 
     def foreign_rules(self, table, chain):
-        return [r for r in self.chain_rules(table, chain) if not (restore.nft_target(r) or "").startswith(PREFIX)]
+        return [r for r in self.chain_rules(table, chain) if not (_restore_runner.nft_target(r) or "").startswith(PREFIX)]
 
     def drops(self, table, chain):
         """Why this base chain would drop or reject what the owned scope accepts, or None."""
@@ -145,7 +146,7 @@ class Ruleset:
     def may_accept_restricted(self, table, rule, restricted, depth=0):
         """Whether a foreign rule could accept a new connection to a restricted port from outside
         the host (conservative: what it cannot tell, it assumes)."""
-        verdict, target = _verdict(rule), restore.nft_target(rule)
+        verdict, target = _verdict(rule), _restore_runner.nft_target(rule)
         if verdict != "accept" and not (verdict in ("jump", "goto") and target and not target.startswith(PREFIX) and depth < 8):
             return False
         protocols = set(restricted)
@@ -174,9 +175,9 @@ class Ruleset:
         are checked (above the restrict jump, or anywhere when there is none)."""
         found = []
         for rule in self.chain_rules(table, chain):
-            if restore.nft_target(rule) == RESTRICT_CHAIN:
+            if _restore_runner.nft_target(rule) == RESTRICT_CHAIN:
                 break
-            if not (restore.nft_target(rule) or "").startswith(PREFIX) and self.may_accept_restricted(table, rule, restricted):
+            if not (_restore_runner.nft_target(rule) or "").startswith(PREFIX) and self.may_accept_restricted(table, rule, restricted):
                 found.append(rule)
         return found
 
@@ -192,7 +193,7 @@ class Ruleset:
         """(index among the foreign rules before it, target) of each of our jumps in a chain."""
         marks, foreign = [], 0
         for rule in self.chain_rules(table, chain):
-            target = restore.nft_target(rule) or ""
+            target = _restore_runner.nft_target(rule) or ""
             if target.startswith(PREFIX):
                 marks.append((foreign, target))
             else:
@@ -364,7 +365,7 @@ def view(tables, ruleset=None, restricted=None):
             lines.append("%s chain %s" % (where, chain["name"]))
             lines += ["%s chain %s: %s" % (where, chain["name"], rule_text(r)) for r in chain["rules"]]
         for jump in sorted(table["jumps"], key=lambda j: (j["chain"], j["index"])):
-            if restore.nft_target(jump) == RESTRICT_CHAIN:
+            if _restore_runner.nft_target(jump) == RESTRICT_CHAIN:
                 above = ruleset.shadowing((table["family"], table["name"]), jump["chain"], restricted or {}) if ruleset else []
                 note = "below %s" % rule_text(above[0]) if above else PLACED
             else:
@@ -488,7 +489,7 @@ def persisted_text(tables, ruleset):
             lines += ["\tchain %s {" % chain["name"]] + ["\t\t%s" % rule_text(r) for r in chain["rules"]] + ["\t}"]
         lines.append("}")
         key = (table["family"], table["name"])
-        accepting = [j for j in table["jumps"] if restore.nft_target(j) != RESTRICT_CHAIN]
+        accepting = [j for j in table["jumps"] if _restore_runner.nft_target(j) != RESTRICT_CHAIN]
         for jump in sorted(accepting, key=lambda j: -j["index"]):
             if jump["index"] < len(ruleset.foreign_rules(key, jump["chain"])):
                 lines.append("insert rule %s %s %s index %d %s" % (key + (jump["chain"], jump["index"], rule_text(jump))))
@@ -511,21 +512,18 @@ def without_include(text):
     return text.replace(INCLUDE_BLOCK, "")
 
 
-class NftablesBackend:
+class NftablesBackend(Backend):
     """get/set of the owned nftables scope; the Transaction does the rest."""
 
     name = "nftables"
 
     def __init__(self, run, state="present", persist=True, own_file=OWN_FILE, conf_files=CONF_FILES):
-        # run(argv, data=None) -> (rc, stdout, stderr): the module's run_command.
-        self.run = run
-        self.state = state
+        super(NftablesBackend, self).__init__(run, state)
         self.persist_enabled = persist
         self.own_file = own_file
         self.conf_files = conf_files
         self.conf_file = None
         self.nft = "nft"
-        self.families = (4, 6)
 
     # --- checks, before anything changes ---
     def validate(self, which):
@@ -562,7 +560,7 @@ class NftablesBackend:
 
     def views(self, current, plan):
         ruleset = current["ruleset"]
-        return ({"nftables": view(restore.nft_owned(ruleset.data, PREFIX), ruleset, plan.restricted)},
+        return ({"nftables": view(_restore_runner.nft_owned(ruleset.data, PREFIX), ruleset, plan.restricted)},
                 {"nftables": view(desired_tables(plan, ruleset, self.state))})
 
     def shadowing(self, current, plan):
@@ -581,7 +579,7 @@ class NftablesBackend:
     def write(self, current, plan):
         spec = {"nft": self.nft, "prefix": PREFIX, "tables": desired_tables(plan, current["ruleset"], self.state)}
         try:
-            restore.restore_nft(spec, restore.adapt(self.run))
+            _restore_runner.restore_nft(spec, restore.adapt(self.run))
         except RuntimeError as exc:
             raise NftablesError(str(exc))
 
@@ -589,7 +587,7 @@ class NftablesBackend:
     def snapshot(self, current=None):
         """Restore steps: the owned objects as they are, then our file and the host's file as they are."""
         ruleset = (current or self.read())["ruleset"]
-        steps = [{"nft": {"nft": self.nft, "prefix": PREFIX, "tables": restore.nft_owned(ruleset.data, PREFIX)}}]
+        steps = [{"nft": {"nft": self.nft, "prefix": PREFIX, "tables": _restore_runner.nft_owned(ruleset.data, PREFIX)}}]
         if self.persist_enabled and self.conf_file:
             steps += restore.file_steps([self.own_file, self.conf_file])
         return steps
@@ -597,15 +595,15 @@ class NftablesBackend:
     # --- persistence ---
     def _saved_texts(self, plan):
         ruleset = self.read()["ruleset"]
-        conf = restore.read_file(self.conf_file) or ""
+        conf = _restore_runner.read_file(self.conf_file) or ""
         if self.state == "present":
             return (with_include(conf), persisted_text(desired_tables(plan, ruleset, self.state), ruleset))
         return (without_include(conf), None)
 
     def saved_views(self, plan):
         """Our file and the include line as they are, and as they should be."""
-        conf = restore.read_file(self.conf_file) or ""
-        own = restore.read_file(self.own_file)
+        conf = _restore_runner.read_file(self.conf_file) or ""
+        own = _restore_runner.read_file(self.own_file)
         want_conf, want_own = self._saved_texts(plan)
         current = ["%s: include %s" % (self.conf_file, "present" if INCLUDE_BLOCK in conf else "missing")]
         desired = ["%s: include %s" % (self.conf_file, "present" if INCLUDE_BLOCK in want_conf else "missing")]
@@ -618,12 +616,12 @@ class NftablesBackend:
         conf_text, own_text = self._saved_texts(plan)
         mode = stat.S_IMODE(os.stat(self.conf_file).st_mode)
         if own_text is None:
-            restore.write_file(self.conf_file, conf_text, mode)
+            _restore_runner.write_file(self.conf_file, conf_text, mode)
             if os.path.exists(self.own_file):
                 os.remove(self.own_file)
             return
-        restore.write_file(self.own_file, own_text, 0o644)
-        restore.write_file(self.conf_file, conf_text, mode)
+        _restore_runner.write_file(self.own_file, own_text, 0o644)
+        _restore_runner.write_file(self.conf_file, conf_text, mode)
         rc, out, err = self.run([self.nft, "-c", "-f", self.conf_file])
         if rc != 0:
             raise NftablesError("nft -c -f %s refused the configuration with our file included: %s"

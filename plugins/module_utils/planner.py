@@ -29,7 +29,11 @@ SourceGroup = collections.namedtuple("SourceGroup", ["name", "networks", "ports"
 # port_flows: {"tcp": {port: (flow ids that need it)}, ...}, for comments naming the flows of a rule
 Plan = collections.namedtuple("Plan", ["groups", "restricted", "guards", "families"])
 # groups: tuple of SourceGroup; restricted: {"tcp": (...), "udp": (...)};
-# guards: tuple of (network str, family, port), accepted first; families: families with any address
+# guards: tuple of Guard, accepted first; families: families with any address
+Guard = collections.namedtuple("Guard", ["network", "family", "port"])
+# network: canonical network str; family: 4 or 6; port: the controller's SSH port
+PlannedFlow = collections.namedtuple("PlannedFlow", ["flow", "ports"])
+# flow: a matrix.Flow; ports: {protocol: (ports)}, after every switch and override
 
 
 class PlanError(ValueError):
@@ -156,7 +160,7 @@ def _port_options(port_options):
 def planned_flows(components, clustered=False, features=(), skip_features=(), https_only=False,
                   port_options=None, nfsv3_ports=None):
     """The flows to this host with their concrete ports per protocol, after every switch
-    and override: [(flow, {protocol: (ports)})].  The module's plan and the roles' flow
+    and override: [PlannedFlow(flow, {protocol: (ports)})].  The module's plan and the roles' flow
     listings (the planned_flows filter) both come from here."""
     options = _port_options(port_options)
     nfsv3 = parse_nfsv3_ports(nfsv3_ports)
@@ -173,8 +177,127 @@ def planned_flows(components, clustered=False, features=(), skip_features=(), ht
             if ports:
                 by_protocol[protocol] = ports
         if by_protocol:
-            planned.append((flow, by_protocol))
+            planned.append(PlannedFlow(flow, by_protocol))
     return planned
+
+
+class _GroupDraft:
+    """A source group while the plan is built; frozen into a SourceGroup at the end."""
+
+    def __init__(self, networks):
+        self.networks = networks   # {4: [str], 6: [str]}
+        self.ports = {}            # protocol -> set of ports
+        self.flows = []            # flow ids, in the order they were served
+        self.port_flows = {}       # protocol -> {port: set of flow ids}
+
+    def frozen(self, name):
+        return SourceGroup(name, self.networks, _frozen_ports(self.ports), tuple(self.flows),
+                           _frozen_port_flows(self.port_flows))
+
+
+class _PlanDraft:
+    """The source groups by name (in the order they first appear) and every port this host serves."""
+
+    def __init__(self):
+        self.groups = collections.OrderedDict()
+        self.served = {}           # protocol -> set of ports: every port this host serves in the plan
+
+    def group(self, name, addresses, where):
+        """The group called name, made from addresses (where: the argument they came from) if new."""
+        if name not in self.groups:
+            self.groups[name] = _GroupDraft(_networks(addresses, where))
+        return self.groups[name]
+
+    def serve(self, group, flow_id, by_protocol):
+        """Let group reach the ports of one flow ({protocol: ports})."""
+        for protocol, ports in by_protocol.items():
+            _add_ports(group.ports, [protocol], ports)
+            _add_ports(self.served, [protocol], ports)
+            for port in ports:
+                group.port_flows.setdefault(protocol, {}).setdefault(port, set()).add(flow_id)
+        group.flows.append(flow_id)
+
+    def source_groups(self):
+        return tuple(group.frozen(name) for name, group in self.groups.items())
+
+
+def _check_peer_components(peers):
+    for component in peers:
+        try:
+            matrix.check_component(component)
+        except matrix.MatrixError as exc:
+            raise PlanError("peers: %s" % exc)
+
+
+def _serve_unclustered(draft, components, features, skip_features, options):
+    """Clustering ports of a pool that is not clustered are served to nobody: no cluster daemon
+    listens there, and stock dom0 rules would leave them open to everyone (they are restricted)."""
+    for flow in active_flows(components, features, skip_features, clustered=True):
+        if flow.scope != "clustered_pool":
+            continue
+        try:
+            _add_ports(draft.served, flow.protocols, matrix.flow_ports(flow, options))
+        except matrix.MatrixError as exc:
+            raise PlanError("flow %s: %s" % (flow.id, exc))
+
+
+def _serve_flows(draft, planned, peers, pool_peers, migration_peers=None):
+    """Each planned flow to the group of its source: the pool's members for intra-pool flows,
+    the hosts of the pools that migrate here for cross-pool migration, else the hosts playing
+    the source component."""
+    for flow, by_protocol in planned:
+        if flow.source == "pool_host" and flow.scope in ("same_pool", "clustered_pool"):
+            group = draft.group(POOL_MEMBER, pool_peers, "pool_peers")
+        elif flow.scope == "migrating_pools":
+            group = draft.group(MIGRATION_PEER, migration_peers, "migration_peers")
+        else:
+            group = draft.group(flow.source, peers.get(flow.source), "peers.%s" % flow.source)
+        draft.serve(group, flow.id, by_protocol)
+
+
+def _serve_extra_rules(draft, extra_rules):
+    """Each extra rule is a group of its own, named by the rule."""
+    for rule in extra_rules or []:
+        name = _text(rule.get("name", ""))
+        if not _NAME_RE.match(name) or name in matrix.COMPONENTS or name in (POOL_MEMBER, MIGRATION_PEER):
+            raise PlanError("extra rule name %r: use 1-20 of a-z, 0-9, _ (starting with a letter), "
+                            "not a component name" % (name,))
+        if name in draft.groups:
+            raise PlanError("extra rule name %r is used twice" % (name,))
+        try:
+            protocol = matrix.check_protocol(rule.get("protocol", "tcp"))
+            ports = [matrix.check_port(p) for p in (rule.get("ports") or [])]
+        except matrix.MatrixError as exc:
+            raise PlanError("extra rule %s: %s" % (name, exc))
+        if not ports:
+            raise PlanError("extra rule %s: no ports" % name)
+        group = draft.group(name, rule.get("sources"), "extra rule %s" % name)
+        draft.serve(group, "extra:%s" % name, {protocol: ports})
+
+
+def _restricted_ports(served, public_ports):
+    """The served ports nobody else may reach: all but the public ones."""
+    public = set(parse_port_spec(p) for p in (public_ports or []))
+    restricted = {}
+    for protocol, ports in served.items():
+        keep = set(p for p in ports if (p, protocol) not in public)
+        if keep:
+            restricted[protocol] = keep
+    return restricted
+
+
+def _guard_rules(guards):
+    """(address, port) pairs as Guards, each once, in the order given."""
+    rules = []
+    for address, port in guards or ():
+        try:
+            network, family = parse_network(address)
+            rule = Guard(network, family, matrix.check_port(port))
+        except (PlanError, matrix.MatrixError) as exc:
+            raise PlanError("guard: %s" % exc)
+        if rule not in rules:
+            rules.append(rule)
+    return tuple(rules)
 
 
 def build_plan(components, peers=None, pool_peers=None, clustered=False, features=(),
@@ -191,89 +314,19 @@ def build_plan(components, peers=None, pool_peers=None, clustered=False, feature
     reachable whatever else the plan says.
     """
     peers = peers or {}
-    for component in peers:
-        try:
-            matrix.check_component(component)
-        except matrix.MatrixError as exc:
-            raise PlanError("peers: %s" % exc)
+    _check_peer_components(peers)
     options = _port_options(port_options)
-
-    groups = collections.OrderedDict()   # name -> [networks, ports_by_proto, flow ids]
-    served = {}                          # every port this host serves in the plan
-
-    def group(name, addresses, where):
-        if name not in groups:
-            groups[name] = [_networks(addresses, where), {}, [], {}]
-        return groups[name]
-
-    def serve(entry, protocol, ports, flow_id):
-        _add_ports(entry[1], [protocol], ports)
-        _add_ports(served, [protocol], ports)
-        for port in ports:
-            entry[3].setdefault(protocol, {}).setdefault(port, set()).add(flow_id)
-
-    # Clustering ports of a pool that is not clustered are served to nobody: no cluster
-    # daemon listens there, and stock dom0 rules would leave them open to everyone.
-    unclustered = [] if clustered else [
-        f for f in active_flows(components, features, skip_features, clustered=True) if f.scope == "clustered_pool"]
-    for flow in unclustered:
-        try:
-            _add_ports(served, flow.protocols, matrix.flow_ports(flow, options))
-        except matrix.MatrixError as exc:
-            raise PlanError("flow %s: %s" % (flow.id, exc))
-
-    for flow, by_protocol in planned_flows(components, clustered, features, skip_features, https_only,
-                                           port_options, nfsv3_ports):
-        if flow.source == "pool_host" and flow.scope in ("same_pool", "clustered_pool"):
-            entry = group(POOL_MEMBER, pool_peers, "pool_peers")
-        elif flow.scope == "migrating_pools":
-            entry = group(MIGRATION_PEER, migration_peers, "migration_peers")
-        else:
-            entry = group(flow.source, peers.get(flow.source), "peers.%s" % flow.source)
-        for protocol, ports in by_protocol.items():
-            serve(entry, protocol, ports, flow.id)
-        entry[2].append(flow.id)
-
-    for rule in extra_rules or []:
-        name = _text(rule.get("name", ""))
-        if not _NAME_RE.match(name) or name in matrix.COMPONENTS or name in (POOL_MEMBER, MIGRATION_PEER):
-            raise PlanError("extra rule name %r: use 1-20 of a-z, 0-9, _ (starting with a letter), "
-                            "not a component name" % (name,))
-        if name in groups:
-            raise PlanError("extra rule name %r is used twice" % (name,))
-        try:
-            protocol = matrix.check_protocol(rule.get("protocol", "tcp"))
-            ports = [matrix.check_port(p) for p in (rule.get("ports") or [])]
-        except matrix.MatrixError as exc:
-            raise PlanError("extra rule %s: %s" % (name, exc))
-        if not ports:
-            raise PlanError("extra rule %s: no ports" % name)
-        entry = group(name, rule.get("sources"), "extra rule %s" % name)
-        serve(entry, protocol, ports, "extra:%s" % name)
-        entry[2].append("extra:%s" % name)
-
-    restricted = {}
-    if reject_unmatched:
-        public = set(parse_port_spec(p) for p in (public_ports or []))
-        for protocol, ports in served.items():
-            keep = set(p for p in ports if (p, protocol) not in public)
-            if keep:
-                restricted[protocol] = keep
-
-    guard_rules = []
-    for address, port in guards or ():
-        try:
-            network, family = parse_network(address)
-            rule = (network, family, matrix.check_port(port))
-        except (PlanError, matrix.MatrixError) as exc:
-            raise PlanError("guard: %s" % exc)
-        if rule not in guard_rules:
-            guard_rules.append(rule)
-
-    built = tuple(SourceGroup(name, nets, _frozen_ports(ports), tuple(ids), _frozen_port_flows(port_flows))
-                  for name, (nets, ports, ids, port_flows) in groups.items())
-    families = tuple(f for f in (4, 6) if any(g.networks[f] for g in built))
-    return Plan(built, _frozen_ports(restricted), tuple(guard_rules), families)
+    draft = _PlanDraft()
+    if not clustered:
+        _serve_unclustered(draft, components, features, skip_features, options)
+    _serve_flows(draft, planned_flows(components, clustered, features, skip_features, https_only, port_options,
+                                      nfsv3_ports), peers, pool_peers, migration_peers)
+    _serve_extra_rules(draft, extra_rules)
+    restricted = _restricted_ports(draft.served, public_ports) if reject_unmatched else {}
+    guard_rules = _guard_rules(guards)
+    groups = draft.source_groups()
+    families = tuple(f for f in (4, 6) if any(g.networks[f] for g in groups))
+    return Plan(groups, _frozen_ports(restricted), guard_rules, families)
 
 
 def rule_summary(plan):

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import drift_hints, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, drift_hints, restore
 
 
 class TransactionError(RuntimeError):
@@ -94,7 +94,7 @@ class Transaction:
             if armed:
                 result["confirm"] = self.arm(steps)
         except Exception as exc:
-            errors = restore.run_steps(steps, run=restore.adapt(self.backend.run))
+            errors = _restore_runner.run_steps(steps, run=restore.adapt(self.backend.run))
             raise TransactionError("%s; %s" % (exc, (
                 "the owned %s scope was put back as it was before this run" % self.backend.name if not errors else
                 "putting the owned %s scope back as it was ALSO FAILED: %s" % (self.backend.name, "; ".join(errors)))))
@@ -112,7 +112,7 @@ class Transaction:
         try:
             self._change(current, False, result, persist=self.persist and self._saved_drift())
         except Exception as exc:
-            errors = restore.run_steps(steps, run=restore.adapt(self.backend.run))
+            errors = _restore_runner.run_steps(steps, run=restore.adapt(self.backend.run))
             raise TransactionError("%s; %s" % (exc, (
                 "the owned %s scope was put back as it was before this run (the change it confirmed included)"
                 % self.backend.name if not errors else

@@ -202,10 +202,6 @@ options:
         the window; the rollback restores the previous files and reloads.
     type: int
     default: 60
-  confirm_token:
-    description:
-      - Internal, set by the action plugin on its confirming run; do not set it.
-    type: str
   from_inventory:
     description:
       - Work out every argument from the inventory on the controller, with the engine of the collection.
@@ -464,7 +460,6 @@ ARGUMENT_SPEC = dict(
     guard_sources=dict(type="list", elements="str", default=[]),
     guard_port=dict(type="int", default=22),
     confirm_timeout=dict(type="int", default=60),
-    confirm_token=dict(type="str", no_log=False),
     # Consumed by the action plugin on the controller; accepted here so the module
     # documents them and ignores them.
     from_inventory=dict(type="bool", default=False),
@@ -521,12 +516,12 @@ def choose_backend(module, run, state, persist):
     return IptablesBackend(run, families, state=state, persist=persist)
 
 
-def confirm_change(module, run, plan, params):
+def confirm_change(module, run, plan, params, token):
     """The confirming run (from a new connection): stop the rollback, then write the saved rules.
     The action plugin passes the backend the change was made with, so nothing is detected again,
     and with firewalld (whose permanent files are already in place) nothing else is done."""
     with restore.host_lock():
-        settled = confirm.settle(params["confirm_token"])
+        settled = confirm.settle(token)
         if "rolled_back" in settled:
             done = settled["rolled_back"]
             module.fail_json(msg="the change was rolled back at %s, %ss after it: no confirmation came%s" % (
@@ -588,8 +583,9 @@ def main():
     if params["confirm_timeout"] < 0:
         module.fail_json(msg="confirm_timeout is a number of seconds, 0 to apply without confirmation")
     try:
-        if params["confirm_token"]:
-            confirm_change(module, run, plan, params)
+        token = os.environ.get(confirm.TOKEN_ENV)
+        if token:
+            confirm_change(module, run, plan, params, token)
         backend = choose_backend(module, run, state, params["persist"])
         # One run at a time per host, from the first read to the last write, and none while another
         # run's change waits for its confirmation.

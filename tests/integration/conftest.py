@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import inspect
 import json
 import os
 import re
@@ -78,9 +79,8 @@ class Runner:
         self.collections = collections
         self.ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
 
-    def argv(self, host, args, check=False, diff=False):
-        argv = [self.ansible, host, "-i", self.lab.inventory_path, "-m", "portmatrix.xenserver.firewall_rules",
-                "-a", json.dumps(args)]
+    def argv(self, host, args, check=False, diff=False, module="portmatrix.xenserver.firewall_rules"):
+        argv = [self.ansible, host, "-i", self.lab.inventory_path, "-m", module, "-a", json.dumps(args)]
         argv += ["--check"] if check else []
         argv += ["--diff"] if diff else []
         return argv
@@ -166,8 +166,8 @@ def snapshot(lab, collections, host, kind, path):
 
 def run_restore(lab, host, steps_path):
     """The standalone restore runner on host: no collection, an empty environment."""
-    from ansible_collections.portmatrix.xenserver.plugins.module_utils import restore
-    return on_target(lab, None, host, ["-c", restore.RUNNER_SOURCE, steps_path], check=False)
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner
+    return on_target(lab, None, host, ["-c", inspect.getsource(_restore_runner), steps_path], check=False)
 
 
 def stop_firewalld(lab, host):

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import firewalld, iptables, nftables, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, firewalld, iptables, nftables
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -24,7 +24,7 @@ def which(tool):
 
 
 def run(argv, data=None):
-    return restore.call(argv, data)
+    return _restore_runner.call(argv, data)
 
 
 def main(argv):

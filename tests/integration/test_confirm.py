@@ -96,9 +96,12 @@ def test_a_killed_controller_leaves_the_host_to_roll_back_by_itself(lab, run_mod
     before = state_of(lab, host)
     saved = lab.exec(host, ["cat", "/etc/sysconfig/iptables"], check=True).stdout
     change = dict(args, confirm_timeout=WINDOW, features=["ha"])  # a harmless change: 694/udp between members
-    # The controller waits before confirming (a test hook) and is killed with SIGKILL meanwhile.
-    controller = subprocess.Popen(run_module.argv(host, change), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  env=run_module.env(PORTMATRIX_CONFIRM_DELAY_FOR_TESTS="120"), start_new_session=True)
+    # The controller waits before confirming (a test-only subclass of the action plugin, in
+    # action_plugins/) and is killed with SIGKILL meanwhile.
+    late = os.path.join(os.path.dirname(os.path.abspath(__file__)), "action_plugins")
+    controller = subprocess.Popen(run_module.argv(host, change, module="firewall_rules_confirming_late"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=run_module.env(ANSIBLE_ACTION_PLUGINS=late), start_new_session=True)
     try:
         for _attempt in range(150):  # until the change is armed: 30 s at most
             if [f for f in confirm_files(lab, host) if f.endswith(".pending")]:

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, nftables, planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, backend_choice, nftables, planner
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.transaction import Transaction
 
 from netfilter_fake import DEBIAN_NFT, FakeNft
@@ -35,7 +35,7 @@ def foreign(fake):
         (kind, obj), = item.items()
         if obj.get("name", "").startswith("pmx_") or obj.get("chain", "").startswith("pmx_"):
             continue
-        if kind == "rule" and (restore.nft_target(obj) or "").startswith("pmx_"):
+        if kind == "rule" and (_restore_runner.nft_target(obj) or "").startswith("pmx_"):
             continue
         keep.append({kind: dict((k, v) for k, v in obj.items() if k != "handle")})
     return keep
@@ -113,7 +113,7 @@ def test_apply_idempotent_foreign_untouched_and_absent():
     assert again["changed"] is False
     # drift: a stray rule in our chain and the jump moved to the top
     ruleset = json.loads(fake.run(["nft", "-j", "list", "ruleset"])[1])
-    jump = [j for j in restore.nft_owned_jumps(ruleset, "pmx_") if restore.nft_target(j) == "pmx_input"][0]
+    jump = [j for j in _restore_runner.nft_owned_jumps(ruleset, "pmx_") if _restore_runner.nft_target(j) == "pmx_input"][0]
     batch = {"nftables": [
         {"add": {"rule": {"family": "inet", "table": "filter", "chain": "pmx_input",
                           "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}},
@@ -142,9 +142,9 @@ def test_snapshot_restores_the_earlier_owned_scope():
     other = planner.build_plan(["license_server"], peers={"pool_host": ["192.0.2.1"]}, public_ports=[],
                                extra_rules=[{"name": "web", "sources": ["2001:db8::7"], "ports": [8443]}])
     Transaction(backend(fake), other, persist=False).run()
-    assert nftables.view(restore.nft_owned(fake.listing(), "pmx_")) != nftables.view(restore.nft_owned(before, "pmx_"))
-    assert restore.run_steps(steps, run=fake.run) == []
-    assert nftables.view(restore.nft_owned(fake.listing(), "pmx_")) == nftables.view(restore.nft_owned(before, "pmx_"))
+    assert nftables.view(_restore_runner.nft_owned(fake.listing(), "pmx_")) != nftables.view(_restore_runner.nft_owned(before, "pmx_"))
+    assert _restore_runner.run_steps(steps, run=fake.run) == []
+    assert nftables.view(_restore_runner.nft_owned(fake.listing(), "pmx_")) == nftables.view(_restore_runner.nft_owned(before, "pmx_"))
     assert foreign(fake) == foreign(FakeNft(before))
 
 
@@ -155,7 +155,7 @@ def test_a_refused_batch_changes_nothing():
              "jumps": [{"chain": "nochain", "index": 0, "expr": [{"accept": None}]}]}
     spec = {"nft": "nft", "prefix": "pmx_", "tables": [table]}
     with pytest.raises(RuntimeError) as err:
-        restore.restore_nft(spec, fake.run)
+        _restore_runner.restore_nft(spec, fake.run)
     assert "refused the change" in str(err.value) and fake.listing() == before
 
 

@@ -115,3 +115,18 @@ def test_migration_peers_xostor_and_sdn_rows():
     with pytest.raises(planner.PlanError):
         planner.build_plan(["pool_host"], extra_rules=[{"name": "migration_peer", "sources": ["192.0.2.1"],
                                                         "ports": [443]}])
+
+
+def test_records_name_their_fields():
+    plan = planner.build_plan(["pool_host"], pool_peers=["198.51.100.11"], peers={"xencenter": ["2001:db8::50"]},
+                              guards=[("198.51.100.99", 2222), ("198.51.100.99/32", "2222"), ("2001:db8::9", 22)])
+    assert plan.guards == (planner.Guard("198.51.100.99/32", 4, 2222), planner.Guard("2001:db8::9/128", 6, 22))
+    assert [g.port for g in plan.guards] == [2222, 22]
+    assert plan.families == (4, 6)
+    member = next(g for g in plan.groups if g.name == planner.POOL_MEMBER)
+    assert member.networks == {4: ["198.51.100.11/32"], 6: []}
+    for port, flows in member.port_flows["tcp"].items():
+        assert port in member.ports["tcp"] and set(flows) <= set(member.flows)
+    planned = planner.planned_flows(["pool_host"], clustered=True)
+    assert planned and all(isinstance(p, planner.PlannedFlow) and p.flow.destination == "pool_host" for p in planned)
+    assert all(p.ports and set(p.ports) <= {"tcp", "udp"} for p in planned)

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import firewalld, iptables, planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner, firewalld, iptables, planner, restore
 
 from netfilter_fake import DOM0, FakeIptables
 
@@ -46,7 +46,7 @@ def test_iptables_snapshot_puts_back_stock_after_an_apply():
     assert json.loads(json.dumps(steps)) == steps  # JSON-serialisable as it is
     apply(fake, plan(["198.51.100.11"]))
     assert "PMX-INPUT" in fake.save()
-    assert restore.run_steps(steps, run=fake.run) == []
+    assert _restore_runner.run_steps(steps, run=fake.run) == []
     assert fake.save() == before
 
 
@@ -59,20 +59,20 @@ def test_iptables_snapshot_puts_back_an_earlier_plan_whatever_came_since():
     apply(fake, plan(["198.51.100.13"], xencenter=()))
     fake.run(["iptables-restore"], "*filter\n:PMX-stray - [0:0]\n-A FORWARD -j PMX-stray\n-I INPUT 1 -j PMX-INPUT\nCOMMIT\n")
     assert fake.save() != before
-    assert restore.run_steps(steps, run=fake.run) == []
+    assert _restore_runner.run_steps(steps, run=fake.run) == []
     assert fake.save() == before
 
 
 def test_iptables_payload_keeps_jump_positions_among_foreign_rules():
     text = DOM0.replace("-A INPUT -j RH-Firewall-1-INPUT\n", "-A INPUT -j PMX-A\n-A INPUT -j RH-Firewall-1-INPUT\n-A INPUT -j PMX-B\n")
     text = text.replace(":xapi-INPUT - [0:0]\n", ":xapi-INPUT - [0:0]\n:PMX-A - [0:0]\n:PMX-B - [0:0]\n")
-    chains, jumps = restore.owned_iptables(text, "PMX-")
+    chains, jumps = _restore_runner.owned_iptables(text, "PMX-")
     assert jumps == [["INPUT", 1, "-A INPUT -j PMX-A"], ["INPUT", 2, "-A INPUT -j PMX-B"]]
-    payload = restore.iptables_payload(DOM0, "PMX-", chains, jumps)
+    payload = _restore_runner.iptables_payload(DOM0, "PMX-", chains, jumps)
     assert "-I INPUT 2 -j PMX-A" in payload and "-I INPUT 4 -j PMX-B" in payload
     fake = FakeIptables(DOM0)
     assert fake.run(["iptables-restore", "--noflush"], payload)[0] == 0
-    assert restore.owned_iptables(fake.save(), "PMX-") == (chains, jumps)
+    assert _restore_runner.owned_iptables(fake.save(), "PMX-") == (chains, jumps)
 
 
 def test_iptables_restore_refused_changes_nothing_and_is_reported():
@@ -81,7 +81,7 @@ def test_iptables_restore_refused_changes_nothing_and_is_reported():
     steps = [{"iptables": {"save": ["iptables-save"], "restore": ["iptables-restore"], "prefix": "PMX-",
                            "chains": [["PMX-INPUT", ["-A PMX-INPUT -j PMX-missing"]]],
                            "jumps": [["NOCHAIN", 0, "-A NOCHAIN -j PMX-INPUT"]]}}]
-    errors = restore.run_steps(steps, run=fake.run)
+    errors = _restore_runner.run_steps(steps, run=fake.run)
     assert len(errors) == 1 and "refused" in errors[0]
     assert fake.save() == before
 
@@ -103,7 +103,7 @@ def test_file_steps_write_remove_sync_and_every_step_is_tried(tmp_path):
                   "files": {"pmx-input.xml": {"text": "ours", "mode": 0o640}}})
     steps.insert(0, {"run": ["false"]})
     steps.append({"run": ["sh", "-c", "exit 3"], "ok": [3]})
-    errors = restore.run_steps(steps)
+    errors = _restore_runner.run_steps(steps)
     assert len(errors) == 1 and errors[0].startswith("step 1 (run): false: exit 1")
     assert kept.read_bytes() == b"old \xff bytes\n" and oct(kept.stat().st_mode & 0o777) == oct(0o600)
     assert not gone.exists()
@@ -118,11 +118,11 @@ def test_lock_step_waits_for_the_holder(tmp_path):
                               stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline().strip() == b"held"
-        errors = restore.run_steps([{"lock": lock, "timeout": 0.3}, {"write": str(tmp_path / "f"), "text": "x", "mode": 0o644}])
+        errors = _restore_runner.run_steps([{"lock": lock, "timeout": 0.3}, {"write": str(tmp_path / "f"), "text": "x", "mode": 0o644}])
         assert len(errors) == 1 and "still locked" in errors[0]
     finally:
         holder.wait()
-    assert restore.run_steps([{"lock": lock, "timeout": 1}]) == []
+    assert _restore_runner.run_steps([{"lock": lock, "timeout": 1}]) == []
 
 
 @pytest.mark.parametrize("python", [sys.executable, PY36])
@@ -163,7 +163,7 @@ def test_firewalld_snapshot_restores_owned_files_and_reloads(tmp_path):
     (tmp_path / "ipsets" / "pmx-pool-host-4.xml").unlink()
     (tmp_path / "ipsets" / "pmx-pool-host-6.xml").write_text(u"<ipset/>")
     (tmp_path / "policies" / "pmx-input.xml").write_text(u"<policy/>")
-    assert restore.run_steps(steps, run=lambda argv, stdin=None: fwd.run(argv)) == []
+    assert _restore_runner.run_steps(steps, run=lambda argv, stdin=None: fwd.run(argv)) == []
     assert sorted(os.listdir(str(tmp_path / "ipsets"))) == ["pmx-pool-host-4.xml"]
     assert dict((p, (tmp_path / p).read_text()) for p in before) == before
     assert (tmp_path / "zones" / "public.xml").read_text() == u"<zone/>"

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The commit-confirmed waiter in-process (its decisions), and as the program confirm.arm()
+writes out (a real detached process; test_confirm.py covers the whole cycle)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import inspect
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _confirm_waiter, _restore_runner, confirm
+
+from test__restore_runner import PY36, STDLIB, imported
+
+
+@pytest.fixture
+def armed(tmp_path):
+    """A pending change whose restore steps write 'old' back, with the runner written out."""
+    runner = tmp_path / "restore_runner.py"
+    runner.write_text(inspect.getsource(_restore_runner))
+    target = tmp_path / "rules"
+    target.write_text(u"new\n")
+    state = {"token": "ab12", "steps": [{"write": str(target), "text": "old\n", "mode": 0o644}],
+             "deadline": time.time() - 1, "armed_at": time.time() - 2, "timeout": 1,
+             "record": str(tmp_path / "confirm-ab12.rolled-back"), "lock": str(tmp_path / "lock"), "lock_timeout": 5,
+             "runner": str(runner)}
+    pending = tmp_path / "confirm-ab12.pending"
+    _confirm_waiter.write_json(str(pending), state, mode=0o600)
+    return pending, state, target
+
+
+def test_the_waiter_imports_the_standard_library_only():
+    assert imported(_confirm_waiter) <= STDLIB, imported(_confirm_waiter) - STDLIB
+
+
+def test_past_the_deadline_the_waiter_rolls_back_and_leaves_a_record(armed):
+    pending, state, target = armed
+    assert pending.stat().st_mode & 0o777 == 0o600
+    assert _confirm_waiter.main(["waiter", str(pending)]) == 0
+    assert target.read_text() == u"old\n" and not pending.exists()
+    with open(state["record"]) as handle:
+        record = json.load(handle)
+    assert record["token"] == "ab12" and record["errors"] == [] and record["timeout"] == 1
+    assert record["rolled_back_at"] >= state["deadline"]
+
+
+def test_a_failed_step_is_recorded_and_the_exit_code_says_so(armed):
+    pending, state, target = armed
+    state["steps"].insert(0, {"run": ["false"]})
+    assert _confirm_waiter.wait(str(pending), state, _confirm_waiter.load_runner(state["runner"])) == 1
+    with open(state["record"]) as handle:
+        assert json.load(handle)["errors"] == ["step 1 (run): false: exit 1: "]
+    assert target.read_text() == u"old\n"
+
+
+def test_a_confirmed_change_is_left_alone(armed):
+    pending, state, target = armed
+    runner = _confirm_waiter.load_runner(state["runner"])
+    state["deadline"] = time.time() + 5
+    os.remove(str(pending))  # what the confirming run does
+    started = time.time()
+    assert _confirm_waiter.wait(str(pending), state, runner) == 0
+    assert time.time() - started < 1 and target.read_text() == u"new\n" and not os.path.exists(state["record"])
+    assert _confirm_waiter.main(["waiter", str(pending)]) == 0  # gone before the waiter read it
+
+
+def test_the_runner_is_loaded_from_the_written_out_file_not_the_collection(armed):
+    pending, state, target = armed
+    runner = _confirm_waiter.load_runner(state["runner"])
+    assert runner.__file__ == state["runner"] and runner is not _restore_runner
+    assert runner.run_steps(state["steps"]) == [] and target.read_text() == u"old\n"
+
+
+@pytest.mark.parametrize("python", [sys.executable, PY36])
+def test_arm_writes_both_programs_out_and_the_host_python_runs_them(tmp_path, python):
+    if not os.path.exists(python):
+        pytest.skip("%s is not installed" % python)
+    state_dir, target = tmp_path / "state", tmp_path / "rules"
+    target.write_text(u"new\n")
+    armed = confirm.arm([{"write": str(target), "text": "old\n", "mode": 0o644}], 1, str(tmp_path / "lock"),
+                        python=python, state_dir=str(state_dir))
+    assert (state_dir / confirm.WAITER_FILE).read_text() == inspect.getsource(_confirm_waiter)
+    assert (state_dir / confirm.RUNNER_FILE).read_text() == inspect.getsource(_restore_runner)
+    record = state_dir / ("confirm-%s.rolled-back" % armed["token"])
+    for _attempt in range(60):  # bounded: 6 s for a 1 s window
+        if record.exists():
+            break
+        time.sleep(0.1)
+    assert target.read_text() == u"old\n"
+    assert confirm.settle(armed["token"], state_dir=str(state_dir))["rolled_back"]["errors"] == []
+    assert confirm.leftovers(str(state_dir)) == []
+    assert not (state_dir / "__pycache__").exists()  # python -B: nothing but what arm() wrote
+
+
+def test_the_written_out_waiter_needs_nothing_of_the_collection(armed, tmp_path):
+    pending, state, target = armed
+    program = tmp_path / "confirm_waiter.py"
+    program.write_text(inspect.getsource(_confirm_waiter))
+    done = subprocess.run([sys.executable, "-B", str(program), str(pending)], cwd="/", env={},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert target.read_text() == u"old\n" and os.path.exists(state["record"]) and not pending.exists()
