@@ -279,7 +279,7 @@ def service_ports(name, directories, depth=0):
     """Port specs ("2049/tcp", "5404-5405/udp") a firewalld service opens, from its XML file (the
     first of directories that has it, /etc before /usr/lib as firewalld reads them), includes too."""
     for directory in directories:
-        text = restore.read_file(os.path.join(directory, name + ".xml"))
+        text = _restore_runner.read_file(os.path.join(directory, name + ".xml"))
         if text is None:
             continue
         try:

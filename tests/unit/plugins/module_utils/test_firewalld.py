@@ -104,3 +104,15 @@ def test_a_reload_keeps_what_others_changed_at_runtime_only():
     ]
     assert firewalld.runtime_only_commands(firewalld.parse_zones(ZONES_RUNTIME),
                                            firewalld.parse_zones(ZONES_RUNTIME)) == []
+
+
+def test_service_ports_read_the_service_files(tmp_path):
+    """A service's ports come from its XML file (the first directory that has it), includes too."""
+    etc, usr = tmp_path / "etc", tmp_path / "usr"
+    etc.mkdir()
+    usr.mkdir()
+    (usr / "nfs.xml").write_text('<service><port protocol="tcp" port="2049"/><include service="rpc-bind"/></service>')
+    (usr / "rpc-bind.xml").write_text('<service><port protocol="tcp" port="111"/><port protocol="udp" port="111"/></service>')
+    (etc / "rpc-bind.xml").write_text('<service><port protocol="tcp" port="1111"/></service>')
+    assert firewalld.service_ports("nfs", (str(etc), str(usr))) == ["2049/tcp", "1111/tcp"]
+    assert firewalld.service_ports("missing", (str(etc), str(usr))) == []
