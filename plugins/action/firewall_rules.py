@@ -32,7 +32,7 @@ ACTION_ONLY = ("from_inventory", "expect_components", "refresh")
 SSH_TRANSPORTS = ("ssh", "paramiko", "paramiko_ssh")
 # Module results kept in the portmatrix_result fact (the drift playbook reads it).
 RESULT_KEYS = ("changed", "failed", "msg", "backend", "drift", "unsaved", "rules_added", "rules_removed",
-                "saved_added", "saved_removed",
+               "saved_added", "saved_removed",
                "rule_count", "persisted", "confirm", "rolled_back", "shadowing", "hints")
 
 
