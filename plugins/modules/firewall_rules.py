@@ -381,7 +381,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, planner, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, matrix, planner, restore
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, expected_reasons
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.nftables import NftablesBackend, Ruleset
@@ -395,8 +395,6 @@ ARGUMENT_SPEC = dict(
     features=dict(type="list", elements="str", default=[]),
     skip_features=dict(type="list", elements="str", default=[]),
     https_only=dict(type="bool", default=False),
-    cluster_daemon_port=dict(type="int", default=8892),
-    license_vendor_daemon_port=dict(type="int", default=7279),
     nfsv3_ports=dict(type="list", elements="str", default=[]),
     extra_rules=dict(type="list", elements="dict", default=[], options=dict(
         name=dict(type="str", required=True),
@@ -420,6 +418,9 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", choices=["present", "absent"], default="present"),
     persist=dict(type="bool", default=True),
 )
+# The ports the matrix lets a site choose (cluster daemon, license vendor daemon): one argument
+# each, from the one definition in module_utils/matrix.py that the controller reads too.
+ARGUMENT_SPEC.update((name, dict(type="int", default=default)) for name, default in matrix.PORT_OPTIONS.items())
 
 
 def guards(params):
@@ -506,8 +507,7 @@ def main():
             features=params["features"],
             skip_features=params["skip_features"],
             https_only=params["https_only"],
-            port_options={"cluster_daemon_port": params["cluster_daemon_port"],
-                          "license_vendor_daemon_port": params["license_vendor_daemon_port"]},
+            port_options=dict((name, params[name]) for name in matrix.PORT_OPTIONS),
             nfsv3_ports=params["nfsv3_ports"],
             extra_rules=params["extra_rules"],
             reject_unmatched=params["reject_unmatched"],
