@@ -26,7 +26,7 @@ from ansible_collections.portmatrix.xenserver.plugins.modules.firewall_rules imp
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import from_inventory as from_inventory_mod
 
 MODULE = "portmatrix.xenserver.firewall_rules"
-ACTION_ONLY = ("from_inventory", "expect_components", "refresh")
+ACTION_ONLY = ("from_inventory", "expect_components", "role", "refresh")
 SSH_TRANSPORTS = ("ssh", "paramiko", "paramiko_ssh")
 
 
@@ -47,7 +47,8 @@ class ActionModule(ActionBase):
                 result.update(failed=True, msg=problem)
                 return result
             result["portmatrix"] = from_inventory_mod.summary(call)
-            missing = from_inventory_mod.missing_component(call, checked["expect_components"])
+            missing = (from_inventory_mod.missing_component(call, checked["expect_components"])
+                       or from_inventory_mod.missing_role(call, checked["role"]))
             if missing:
                 result.update(failed=True, msg=missing)
                 return result

@@ -192,8 +192,9 @@ options:
         It reads the components the host plays (its groups), its pool and pool members, the peers of each
         component, and the host's C(portmatrix_*) variables (see the collection's docs/settings.md).
         Arguments given in the task override what the engine computes.
-      - The whole inventory is checked once per play, before any host is changed; a bad value anywhere
-        fails every host of the play with a message naming the host and the variable.
+      - The whole inventory is checked once per run (for every play and every action of the collection),
+        before any host is changed; a bad value fails every host of the play with a message naming the host
+        and the variable (a bad host setting outside the play's hosts stops nothing).
       - A host that serves no component, has C(portmatrix_manage_firewall=false) or a Windows connection
         is not contacted; the result says why.
       - Runs in the action plugin only (on the controller).
@@ -201,14 +202,19 @@ options:
     default: false
   expect_components:
     description:
-      - With O(from_inventory), fail unless the host plays at least one of these components (the roles
-        use it to say which group a host is missing from).
+      - With O(from_inventory), fail unless the host plays at least one of these components.
     type: list
     elements: str
     default: []
+  role:
+    description:
+      - With O(from_inventory), the collection's role making the call (V(pool_host), V(storage_filer),
+        V(license_server) or V(infra_service)); fail before anything changes unless the host is in one of
+        the groups that give it that role.
+    type: str
   refresh:
     description:
-      - With O(from_inventory), read the inventory again even when this play already did (after
+      - With O(from_inventory), read the inventory again even when this run already did (after
         C(add_host) or a changed C(portmatrix_addresses)).
     type: bool
     default: false
@@ -413,6 +419,7 @@ ARGUMENT_SPEC = dict(
     # documents them and ignores them.
     from_inventory=dict(type="bool", default=False),
     expect_components=dict(type="list", elements="str", default=[]),
+    role=dict(type="str"),
     refresh=dict(type="bool", default=False),
     backend=dict(type="str", choices=list(backend_choice.BACKENDS), default="auto"),
     state=dict(type="str", choices=["present", "absent"], default="present"),

@@ -4,7 +4,7 @@
 """The controller engine: the inventory in, every host's firewall call and the flows out.
 
 Pure functions over plain data, no Ansible: the action plugins gather the inventory's
-groups and each host's variables, this module does the rest, once per play.
+groups and each host's variables, this module does the rest, once per run.
 
 - build_estate(): who plays what (groups -> components), each host's pool and addresses
   (names resolved here), who is managed; every problem of every host at once.

@@ -152,3 +152,13 @@ def missing_component(call, expect):
     groups = sorted(set(g for c in expect for g in call["component_groups"].get(c, [c])))
     return ("%s is in none of the groups %s (components %s); add it to one, or map your group with "
             "portmatrix_groups" % (call["host"], ", ".join(groups), ", ".join(expect)))
+
+
+def missing_role(call, role):
+    """Why the host does not get the collection's role `role` (None when it does, or no role is named)."""
+    if not role or role in call["roles"]:
+        return None
+    if role not in call["role_groups"]:
+        return "role must be one of %s, not %r" % (", ".join(name for name, served in ROLES), role)
+    return ("%s is in none of the groups %s of the role portmatrix.xenserver.%s; add it to one, or map your "
+            "group with portmatrix_groups" % (call["host"], ", ".join(call["role_groups"][role]), role))

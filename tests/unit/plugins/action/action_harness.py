@@ -90,9 +90,9 @@ class FakeTarget(object):
     def __call__(self, module_name=None, module_args=None, task_vars=None, **kwargs):
         self.calls.append((module_name, dict(module_args or {})))
         answer = self.answers.pop(0) if self.answers else {"changed": False, "backend": "iptables"}
-        if isinstance(answer, Exception):
-            raise answer
-        return dict(answer)
+        if isinstance(answer, dict):
+            return dict(answer)
+        raise answer
 
 
 def make_action(name, args, check_mode=False, connection=None, target=None):

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import json
 import os
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -103,3 +104,7 @@ class ReportPage(HTMLParser):
 def parse_page():
     """parse_page(html_text) -> ReportPage."""
     return ReportPage
+
+
+# The action plugin stand-ins (tests/unit/plugins/action/action_harness.py), for test_from_inventory.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "action"))
