@@ -92,7 +92,7 @@ class FakeTarget(object):
         answer = self.answers.pop(0) if self.answers else {"changed": False, "backend": "iptables"}
         if isinstance(answer, dict):
             return dict(answer)
-        raise answer
+        raise answer  # pylint: disable=raising-bad-type  # an exception given as the answer
 
 
 def make_action(name, args, check_mode=False, connection=None, target=None):
