@@ -25,7 +25,7 @@ description:
 options:
   refresh:
     description:
-      - Read the inventory again even when this play already did (after C(add_host), or a changed
+      - Read the inventory again even when this run already did (after C(add_host), or a changed
         C(portmatrix_addresses)).
     type: bool
     default: false

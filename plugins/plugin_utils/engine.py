@@ -518,6 +518,11 @@ Pair = collections.namedtuple("Pair", [
 # destination host and protocol, with the ports and flows between them.
 
 
+_Merged = collections.namedtuple("_Merged", ["first", "ports", "flow_ids", "purposes"])
+# The flows into one destination that share their source hosts and protocol: the first of
+# them (its sources, components), and the ports, flow ids and purposes of all of them.
+
+
 def pairs(estate, calls, dest_flows=None):
     """Every (source host, destination host, protocol), ports and flows merged, destination by
     destination (a generator: the flows playbook streams them into its per-pair files, whose
@@ -527,16 +532,16 @@ def pairs(estate, calls, dest_flows=None):
     for f in dest_flows if dest_flows is not None else destination_flows(estate, calls):
         by_dst.setdefault(f.dst, []).append(f)
     for dst, items in by_dst.items():
-        groups = collections.OrderedDict()  # (id of the source tuple, protocol, extra rule) -> merged
+        groups = collections.OrderedDict()  # (id of the source tuple, protocol, extra rule) -> _Merged
         for f in items:
             key = (id(f.sources), f.proto, f.flow if _is_extra(f) else "")
             entry = groups.get(key)
             if entry is None:
-                entry = groups[key] = [f, set(), [], []]
-            entry[1].update(f.ports)
-            if f.flow not in entry[2]:
-                entry[2].append(f.flow)
-                entry[3].append(f.purpose)
+                entry = groups[key] = _Merged(f, set(), [], [])
+            entry.ports.update(f.ports)
+            if f.flow not in entry.flow_ids:
+                entry.flow_ids.append(f.flow)
+                entry.purposes.append(f.purpose)
         for f, ports, flow_ids, purposes in groups.values():
             ports, flow_ids, purpose = tuple(sorted(ports)), tuple(flow_ids), "; ".join(purposes)
             if _is_extra(f):
