@@ -82,13 +82,13 @@ def test_read_gives_defaults_that_are_copies():
     assert list(second) == list(settings.SETTINGS)
 
 
-def test_every_setting_has_a_scope_a_check_and_a_valid_default():
+def test_every_setting_has_a_check_and_a_valid_default():
     for name, setting in settings.SETTINGS.items():
         assert name.startswith("portmatrix_")
-        assert setting.scope in ("estate", "host")
         if setting.default is not None:
             assert settings.check(name, setting.default) == setting.default, name
-    assert settings.ESTATE_SETTINGS == ("portmatrix_groups", "portmatrix_clustered_pools")
+    assert set(settings.ESTATE_SETTINGS) >= set(["portmatrix_groups", "portmatrix_clustered_pools"])
+    assert not set(settings.ESTATE_SETTINGS) & set(settings.HOST_SETTINGS)
 
 
 def test_group_map_merges_over_the_default_names():
