@@ -96,13 +96,12 @@ def host_call(action, task_vars, refresh=False):
     data = load(action, task_vars, play_hosts, refresh)
     if data["errors"]:
         return None, failure(data["errors"])
-    estate = inventory.estate_from_data(data["estate"])
     own = plain(inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template))
     hostvars = task_vars["hostvars"]
     seen = plain(inventory.pick(hostvars[host], inventory.HOST_VARS)) if host in hostvars else None
     call = data["calls"].get(host)
-    if call is None or own != seen:
-        call, problem = _own_call(estate, host, own)
+    if call is None or own != seen:  # only then the estate is read back (linear in hosts, per host)
+        call, problem = _own_call(inventory.estate_from_data(data["estate"]), host, own)
         if problem:
             return None, problem
         if host in data["calls"] and data["calls"][host]["args"] != call["args"]:
@@ -112,8 +111,8 @@ def host_call(action, task_vars, refresh=False):
                             "inventory (group_vars, host_vars)" % (host, ", ".join(differ) or "a setting"))
     call = dict(call)
     call["roles"] = roles_of(call["served"])
-    call["role_groups"] = role_groups(estate.group_map)
-    call["component_groups"] = dict(estate.group_map)
+    call["role_groups"] = role_groups(data["estate"]["group_map"])
+    call["component_groups"] = dict(data["estate"]["group_map"])
     return call, None
 
 

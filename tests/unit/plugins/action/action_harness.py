@@ -14,6 +14,8 @@ import importlib
 
 from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
+from ansible.playbook.block import Block
+from ansible.playbook.play import Play
 from ansible.playbook.task import Task
 from ansible.plugins.loader import shell_loader
 from ansible.template import Templar
@@ -95,9 +97,13 @@ class FakeTarget(object):
         raise answer  # pylint: disable=raising-bad-type  # an exception given as the answer
 
 
-def make_action(name, args, check_mode=False, connection=None, target=None):
-    """An ActionModule of plugins/action/<name>.py with a real Task for the given args."""
+PLAY = Play()  # the play of the tasks made by make_action unless one is given
+
+
+def make_action(name, args, check_mode=False, connection=None, target=None, play=None):
+    """An ActionModule of plugins/action/<name>.py with a real Task of `play` for the given args."""
     task = Task()
+    task._parent = Block(play=play or PLAY)  # pylint: disable=protected-access  # a task of the play
     task.action = "portmatrix.xenserver." + name
     task.args = dict(args)
     play_context = PlayContext()
