@@ -40,6 +40,17 @@ class ActionModule(ActionBase):
         args = dict((k, v) for k, v in checked.items() if k in self._task.args and k not in ACTION_ONLY)
         host = task_vars.get("inventory_hostname")
 
+        done = task_vars.get("portmatrix_firewall")
+        if checked["role"] and isinstance(done, dict) and "portmatrix" in done and not done.get("failed"):
+            # one call per host and run: a role after the playbook's call (or another role's) reads its result
+            missing = from_inventory_mod.missing_role(dict(done["portmatrix"], host=host), checked["role"])
+            if missing:
+                result.update(failed=True, msg=missing, portmatrix=done["portmatrix"])
+                return result
+            result.update((k, v) for k, v in done.items() if k != "diff" and not k.startswith("_ansible"))
+            result.update(changed=False, msg="this host's firewall was applied earlier in this run")
+            return result
+
         call = None
         if checked["from_inventory"]:
             call, problem = from_inventory_mod.host_call(self, task_vars, checked["refresh"])

@@ -211,6 +211,9 @@ options:
       - With O(from_inventory), the collection's role making the call (V(pool_host), V(storage_filer),
         V(license_server) or V(infra_service)); fail before anything changes unless the host is in one of
         the groups that give it that role.
+      - The host's firewall is applied once per run - when C(portmatrix_firewall) holds the result of this
+        run's call for the host (the site and drift playbooks register it, the roles set it), that result
+        is returned and nothing is sent to the host.
     type: str
   refresh:
     description:

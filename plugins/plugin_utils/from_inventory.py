@@ -160,4 +160,5 @@ def missing_role(call, role):
     if role not in call["role_groups"]:
         return "role must be one of %s, not %r" % (", ".join(name for name, served in ROLES), role)
     return ("%s is in none of the groups %s of the role portmatrix.xenserver.%s; add it to one, or map your "
-            "group with portmatrix_groups" % (call["host"], ", ".join(call["role_groups"][role]), role))
+            "group with portmatrix_groups" % (call.get("host") or "the host", ", ".join(call["role_groups"][role]),
+                                              role))

@@ -152,3 +152,36 @@ def test_expect_components_names_the_groups(run_tmp, inventory):
     result = make_action(FIREWALL, {"from_inventory": True, "expect_components": ["nfs_filer"]},
                          target=FakeTarget()).run(task_vars=inventory.task_vars("a1"))
     assert result["failed"] is True and "a1 is in none of the groups nfs_filers" in result["msg"]
+
+
+# ---- one call per host and run ------------------------------------------------------------
+
+def test_a_role_after_the_call_reads_its_result_and_sends_nothing(run_tmp, inventory):
+    first = make_action(FIREWALL, {"from_inventory": True}, target=FakeTarget(
+        {"changed": True, "backend": "iptables", "diff": {"before": "", "after": "x"}})).run(
+        task_vars=inventory.task_vars("lic"))
+    connection, target = FakeConnection(), FakeTarget()
+    again = make_action(FIREWALL, {"from_inventory": True, "role": "infra_service"}, connection=connection,
+                        target=target).run(task_vars=dict(inventory.task_vars("lic"), portmatrix_firewall=first))
+    assert target.calls == [] and connection.commands == []
+    assert again["changed"] is False and again["backend"] == "iptables" and "diff" not in again
+    assert again["portmatrix"]["roles"] == ["license_server", "infra_service"]
+
+
+def test_a_role_outside_its_groups_fails_before_anything(run_tmp, inventory):
+    target = FakeTarget()
+    alone = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
+        task_vars=inventory.task_vars("nas"))
+    assert alone["failed"] is True and "nas is in none of the groups pool_hosts" in alone["msg"]
+    done = {"changed": False, "portmatrix": alone["portmatrix"]}
+    after = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
+        task_vars=dict(inventory.task_vars("nas"), portmatrix_firewall=done))
+    assert after["failed"] is True and after["msg"] == alone["msg"]
+    assert target.calls == []
+
+
+def test_without_role_a_call_is_made_again(run_tmp, inventory):
+    target = FakeTarget()
+    make_action(FIREWALL, {"from_inventory": True}, target=target).run(
+        task_vars=dict(inventory.task_vars("a1"), portmatrix_firewall={"portmatrix": {"roles": ["pool_host"]}}))
+    assert len(target.calls) == 1
