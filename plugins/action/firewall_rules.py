@@ -4,36 +4,30 @@
 """Controller side of portmatrix.xenserver.firewall_rules (paired like ansible.builtin.template).
 
 - from_inventory: the engine (plugin_utils/engine.py) fills the module's arguments from the
-  inventory, once per play for the whole inventory (plugin_utils/inventory.py);
+  inventory, worked out once per run for the whole inventory (plugin_utils/from_inventory.py);
 - the SSH guard: the address the connection comes from is read on the connection itself,
   before become, since sudo's env_reset drops SSH_CONNECTION;
-- one module run per host and run: a second identical call (two roles on one host) is not
-  sent again.
+- commit confirmed: a change is confirmed from a new connection.
+
+The arguments are checked against the module's own argument_spec before anything is sent.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import hashlib
-import json
 import time
 
-from ansible import constants as C
 from ansible.errors import AnsibleConnectionFailure
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import confirm
+from ansible_collections.portmatrix.xenserver.plugins.modules.firewall_rules import ARGUMENT_SPEC
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import from_inventory as from_inventory_mod
 
 MODULE = "portmatrix.xenserver.firewall_rules"
-ACTION_ONLY = ("from_inventory", "expect_components", "refresh")
+ACTION_ONLY = ("from_inventory", "expect_components", "role", "refresh")
 SSH_TRANSPORTS = ("ssh", "paramiko", "paramiko_ssh")
-# Module results kept in the portmatrix_result fact (the drift playbook reads it).
-RESULT_KEYS = ("changed", "failed", "msg", "backend", "drift", "unsaved", "rules_added", "rules_removed",
-               "saved_added", "saved_removed",
-               "rule_count", "persisted", "confirm", "rolled_back", "shadowing", "hints")
 
 
 class ActionModule(ActionBase):
@@ -41,22 +35,31 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        args = dict(self._task.args)
-        from_inventory = boolean(args.get("from_inventory", False), strict=False)
-        expect = args.get("expect_components") or []
-        refresh = boolean(args.get("refresh", False), strict=False)
-        for name in ACTION_ONLY:
-            args.pop(name, None)
+        validation, checked = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        # only what the task says goes to the module (the engine's values are not overridden by defaults)
+        args = dict((k, v) for k, v in checked.items() if k in self._task.args and k not in ACTION_ONLY)
         host = task_vars.get("inventory_hostname")
 
+        done = task_vars.get("portmatrix_firewall")
+        if checked["role"] and isinstance(done, dict) and "portmatrix" in done and not done.get("failed"):
+            # one call per host and run: a role after the playbook's call (or another role's) reads its result
+            missing = from_inventory_mod.missing_role(dict(done["portmatrix"], host=host), checked["role"])
+            if missing:
+                result.update(failed=True, msg=missing, portmatrix=done["portmatrix"])
+                return result
+            result.update((k, v) for k, v in done.items() if k != "diff" and not k.startswith("_ansible"))
+            result.update(changed=False, msg="this host's firewall was applied earlier in this run")
+            return result
+
         call = None
-        if from_inventory:
-            call, problem = from_inventory_mod.host_call(self, task_vars, refresh)
+        if checked["from_inventory"]:
+            call, problem = from_inventory_mod.host_call(self, task_vars, checked["refresh"])
             if problem:
                 result.update(failed=True, msg=problem)
                 return result
             result["portmatrix"] = from_inventory_mod.summary(call)
-            missing = from_inventory_mod.missing_component(call, expect)
+            missing = (from_inventory_mod.missing_component(call, checked["expect_components"])
+                       or from_inventory_mod.missing_role(call, checked["role"]))
             if missing:
                 result.update(failed=True, msg=missing)
                 return result
@@ -66,33 +69,20 @@ class ActionModule(ActionBase):
                        "it serves no component of the matrix (a source only, or in no component group)")
                 result.update(changed=False, skipped=True, skip_reason="not managed: %s" % why,
                               msg="%s is not managed by portmatrix.xenserver: %s" % (host, why))
-                result["ansible_facts"] = {"portmatrix_result": {"managed": False, "reason": why}}
                 return result
             module_args = dict(call["args"])
             module_args.update(args)  # what the task says overrides what the engine computed
         else:
             module_args = args
 
-        check_mode = bool(self._play_context.check_mode)
-        digest = hashlib.sha1(json.dumps([from_inventory_mod.plain(module_args), check_mode],
-                                         sort_keys=True).encode("utf-8")).hexdigest()
-        previous = task_vars.get("portmatrix_result") or {}
-        if isinstance(previous, dict) and previous.get("run") == C.DEFAULT_LOCAL_TMP \
-                and previous.get("digest") == digest and not previous.get("failed"):
-            result.update(changed=False, msg="the same call was already made on this host in this run")
-            return result
-
-        if boolean(module_args.get("ssh_guard", True), strict=False):
+        if checked["ssh_guard"]:
             module_args["guard_sources"], module_args["guard_port"] = self._guard(
                 module_args.get("guard_sources") or [], call, module_args.get("guard_port"))
 
         module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-        if module_result.get("confirm") and not module_result.get("failed") and not check_mode:
+        if module_result.get("confirm") and not module_result.get("failed") and not self._play_context.check_mode:
             module_result = self._confirm(module_args, module_result, task_vars)
         result.update(module_result)
-        summary = dict((k, module_result[k]) for k in RESULT_KEYS if k in module_result)
-        summary.update(run=C.DEFAULT_LOCAL_TMP, digest=digest, managed=True, check_mode=check_mode)
-        result["ansible_facts"] = {"portmatrix_result": summary}
         return result
 
     # ---- commit confirmed ----------------------------------------------------------------

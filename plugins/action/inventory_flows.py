@@ -14,7 +14,6 @@ __metaclass__ = type
 import datetime
 import os
 
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon
@@ -24,21 +23,25 @@ PAIR_FILES = ("flows.json", "flows.csv", "flows.md")
 MERGED_FILES = ("change-request.json", "change-request.csv", "change-request.md")
 
 
-class ActionModule(ActionBase):
+ARGUMENT_SPEC = dict(
+    dest=dict(type="path"),
+    targets=dict(type="bool", default=False),
+)
 
-    _VALID_ARGS = frozenset(("dest", "targets"))
+
+class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        dest = self._task.args.get("dest")
-        targets = boolean(self._task.args.get("targets", False), strict=False)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        dest, targets = args["dest"], args["targets"]
         extra = inventory.pick(task_vars, settings.ESTATE_SETTINGS, self._templar.template)
-        data = inventory.compute(task_vars.get("groups") or {}, task_vars["hostvars"], None, extra)
+        data = from_inventory.load(self, task_vars)
         if data["errors"]:
             result.update(failed=True, msg=from_inventory.failure(data["errors"]))
             return result
-        estate = inventory.estate_from_data(from_inventory.plain(data["estate"]))
+        estate = inventory.estate_from_data(data["estate"])
         calls = data["calls"]
         with inventory.gc_paused():
             dest_flows = engine.destination_flows(estate, calls)

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """portmatrix.xenserver.plan: one host's firewall call from the inventory, on the controller.
 
-Checks the whole inventory once per play (like firewall_rules with from_inventory) and
-returns what the engine works out for this host; never contacts it.
+Checks the whole inventory once per run (like firewall_rules with from_inventory, which
+reuses it) and returns what the engine works out for this host; never contacts it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,21 +12,22 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible import constants as C
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import from_inventory
 
+ARGUMENT_SPEC = dict(
+    refresh=dict(type="bool", default=False),
+)
+
 
 class ActionModule(ActionBase):
-
-    _VALID_ARGS = frozenset(("refresh",))
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        refresh = boolean(self._task.args.get("refresh", False), strict=False)
-        call, problem = from_inventory.host_call(self, task_vars, refresh)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        call, problem = from_inventory.host_call(self, task_vars, args["refresh"])
         if problem:
             result.update(failed=True, msg=problem)
             return result

@@ -7,37 +7,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, from_inventory, inventory, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, from_inventory
+
+ARGUMENT_SPEC = dict(
+    hosts=dict(type="list", elements="str"),
+    canary=dict(type="int", default=1),
+    staged=dict(type="bool", default=True),
+)
 
 
 class ActionModule(ActionBase):
 
-    _VALID_ARGS = frozenset(("hosts", "canary", "staged"))
-
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        hosts = self._task.args.get("hosts") or task_vars.get("ansible_play_hosts_all") or []
-        if isinstance(hosts, str):
-            hosts = [hosts]
-        try:
-            canary = int(self._task.args.get("canary", 1))
-            if canary < 0:
-                raise ValueError
-        except (TypeError, ValueError):
-            result.update(failed=True, msg="canary must be a whole number, 0 or more")
-            return result
-        staged = boolean(self._task.args.get("staged", True), strict=False)
-        extra = inventory.pick(task_vars, settings.ESTATE_SETTINGS, self._templar.template)
-        data = inventory.compute(task_vars.get("groups") or {}, task_vars["hostvars"], list(hosts), extra)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        if args["canary"] < 0:
+            raise AnsibleActionFail("canary must be a whole number, 0 or more (got %s)" % args["canary"])
+        hosts = args["hosts"] or list(task_vars.get("ansible_play_hosts_all") or [])
+        data = from_inventory.load(self, task_vars, hosts)
         if data["errors"]:
             result.update(failed=True, msg=from_inventory.failure(data["errors"]))
             return result
-        if staged:
-            plan = engine.rollout(data["calls"], list(hosts), canary)
+        if args["staged"]:
+            plan = engine.rollout(data["calls"], hosts, args["canary"])
         else:
             plan = {"order": list(hosts), "batches": [max(1, len(hosts))], "waves": [list(hosts)]}
         result.update(changed=False, ansible_facts={"portmatrix_rollout": plan}, **plan)

@@ -13,6 +13,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine
 
 
 def planned_flows(settings):
@@ -25,8 +26,7 @@ def planned_flows(settings):
             features=list(settings.get("features") or []),
             skip_features=list(settings.get("skip_features") or []),
             https_only=boolean(settings.get("https_only", False), strict=False),
-            port_options={"cluster_daemon_port": settings.get("cluster_daemon_port"),
-                          "license_vendor_daemon_port": settings.get("license_vendor_daemon_port")},
+            port_options=engine.port_options(settings),
             nfsv3_ports=[to_native(p) for p in settings.get("nfsv3_ports") or []],
         )
     except planner.PlanError as exc:

@@ -208,8 +208,9 @@ options:
         It reads the components the host plays (its groups), its pool and pool members, the peers of each
         component, and the host's C(portmatrix_*) variables (see the collection's docs/settings.md).
         Arguments given in the task override what the engine computes.
-      - The whole inventory is checked once per play, before any host is changed; a bad value anywhere
-        fails every host of the play with a message naming the host and the variable.
+      - The whole inventory is checked once per run (for every play and every action of the collection),
+        before any host is changed; a bad value fails every host of the play with a message naming the host
+        and the variable (a bad host setting outside the play's hosts stops nothing).
       - A host that serves no component, has C(portmatrix_manage_firewall=false) or a Windows connection
         is not contacted; the result says why.
       - Runs in the action plugin only (on the controller).
@@ -217,14 +218,22 @@ options:
     default: false
   expect_components:
     description:
-      - With O(from_inventory), fail unless the host plays at least one of these components (the roles
-        use it to say which group a host is missing from).
+      - With O(from_inventory), fail unless the host plays at least one of these components.
     type: list
     elements: str
     default: []
+  role:
+    description:
+      - With O(from_inventory), the collection's role making the call (V(pool_host), V(storage_filer),
+        V(license_server) or V(infra_service)); fail before anything changes unless the host is in one of
+        the groups that give it that role.
+      - The host's firewall is applied once per run - when C(portmatrix_firewall) holds the result of this
+        run's call for the host (the site and drift playbooks register it, the roles set it), that result
+        is returned and nothing is sent to the host.
+    type: str
   refresh:
     description:
-      - With O(from_inventory), read the inventory again even when this play already did (after
+      - With O(from_inventory), read the inventory again even when this run already did (after
         C(add_host) or a changed C(portmatrix_addresses)).
     type: bool
     default: false
@@ -429,7 +438,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, planner, platform, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, matrix, planner, platform, restore
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, expected_reasons
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.nftables import NftablesBackend, Ruleset
@@ -445,8 +454,6 @@ ARGUMENT_SPEC = dict(
     features=dict(type="list", elements="str", default=[]),
     skip_features=dict(type="list", elements="str", default=[]),
     https_only=dict(type="bool", default=False),
-    cluster_daemon_port=dict(type="int", default=8892),
-    license_vendor_daemon_port=dict(type="int", default=7279),
     nfsv3_ports=dict(type="list", elements="str", default=[]),
     extra_rules=dict(type="list", elements="dict", default=[], options=dict(
         name=dict(type="str", required=True),
@@ -464,11 +471,15 @@ ARGUMENT_SPEC = dict(
     # documents them and ignores them.
     from_inventory=dict(type="bool", default=False),
     expect_components=dict(type="list", elements="str", default=[]),
+    role=dict(type="str"),
     refresh=dict(type="bool", default=False),
     backend=dict(type="str", choices=list(backend_choice.BACKENDS), default="auto"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     persist=dict(type="bool", default=True),
 )
+# The ports the matrix lets a site choose (cluster daemon, license vendor daemon): one argument
+# each, from the one definition in module_utils/matrix.py that the controller reads too.
+ARGUMENT_SPEC.update((name, dict(type="int", default=default)) for name, default in matrix.PORT_OPTIONS.items())
 
 
 def guards(params):
@@ -567,8 +578,7 @@ def main():
             features=params["features"],
             skip_features=params["skip_features"],
             https_only=params["https_only"],
-            port_options={"cluster_daemon_port": params["cluster_daemon_port"],
-                          "license_vendor_daemon_port": params["license_vendor_daemon_port"]},
+            port_options=dict((name, params[name]) for name in matrix.PORT_OPTIONS),
             nfsv3_ports=params["nfsv3_ports"],
             extra_rules=params["extra_rules"],
             reject_unmatched=params["reject_unmatched"],

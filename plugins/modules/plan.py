@@ -19,13 +19,13 @@ description:
     P(portmatrix.xenserver.firewall_rules#module) does with O(portmatrix.xenserver.firewall_rules#module:from_inventory=true),
     that is the component groups, every host's addresses (names resolved on the controller, IPv4 and IPv6), pools, and the
     host's C(portmatrix_*) variables (docs/settings.md of the collection).
-  - The whole inventory is checked once per play, before any host is changed; a bad value on any host of the play
+  - The whole inventory is checked once per run, before any host is changed; a bad value on any host of the play
     fails every host with a message naming the host and the variable.
   - The site and drift playbooks run it first; roles act on its C(portmatrix.settings).
 options:
   refresh:
     description:
-      - Read the inventory again even when this play already did (after C(add_host), or a changed
+      - Read the inventory again even when this run already did (after C(add_host), or a changed
         C(portmatrix_addresses)).
     type: bool
     default: false

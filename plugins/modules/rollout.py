@@ -59,8 +59,8 @@ EXAMPLES = r"""
       delegate_facts: true
 
 - name: Change them batch by batch
-  hosts: "{{ hostvars['localhost'].portmatrix_rollout.order }}"
-  serial: "{{ hostvars['localhost'].portmatrix_rollout.batches }}"
+  hosts: "{{ hostvars['localhost'].ansible_facts.portmatrix_rollout.order }}"
+  serial: "{{ hostvars['localhost'].ansible_facts.portmatrix_rollout.batches }}"
   max_fail_percentage: 0
   order: inventory
   gather_facts: false

@@ -27,7 +27,7 @@ SCHEMA = 2
 
 # Results the run registers for a host's firewall_rules call (the first one present is read): the
 # drift playbook's own call, then the roles' calls. An unreachable host's reason is in there.
-FIREWALL_REGISTERS = ("__drift_firewall", "__pool_host_firewall", "__storage_filer_firewall",
+FIREWALL_REGISTERS = ("portmatrix_firewall", "__pool_host_firewall", "__storage_filer_firewall",
                       "__license_server_firewall", "__infra_service_firewall")
 
 REASON_WIDTH = 300
@@ -78,7 +78,8 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     """One host's row.
 
     plan: what portmatrix.xenserver.plan returned for the host in this run;
-    result: the portmatrix_result fact (what the host's firewall_rules call returned);
+    result: what the host's one firewall_rules call of this run returned (registered as
+    portmatrix_firewall; a registered result belongs to this run, so it is never stale);
     registered: registered firewall_rules results of the run (for an unreachable host's error);
     failure: the failure the run kept for the host (its rescue), if any.
     Returns None for a host the collection does not manage (it is not listed)."""
@@ -92,7 +93,8 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
         return row
     if not facts.get("manage"):
         return None
-    if not result or (plan.get("run") and result.get("run") != plan.get("run")):
+    if not result or (not result.get("backend") and not result.get("failed")):
+        # unreachable, or skipped before the call: no state was read
         row["cause"] = no_result_cause(registered, failure)
         return row
     missing = labelled_lines(result.get("rules_added"), "running")
@@ -146,12 +148,12 @@ def _labels(lines):
 
 def host_rows(hosts, host_vars, enforce=False):
     """Rows of the hosts of the run (sorted by name), from each host's variables: the plan
-    (__drift_plan), the firewall result (portmatrix_result), registered firewall results
+    (__drift_plan), the firewall result (portmatrix_firewall), registered firewall results
     (FIREWALL_REGISTERS) and a kept failure (__drift_failure)."""
     rows = []
     for host in sorted(hosts):
         hv = host_vars[host]
-        row = host_row(host, _get(hv, "__drift_plan"), _get(hv, "portmatrix_result"),
+        row = host_row(host, _get(hv, "__drift_plan"), _get(hv, "portmatrix_firewall"),
                        [_get(hv, name) for name in FIREWALL_REGISTERS], _get(hv, "__drift_failure"), enforce)
         if row is not None:
             rows.append(row)

@@ -4,7 +4,7 @@
 """The controller engine: the inventory in, every host's firewall call and the flows out.
 
 Pure functions over plain data, no Ansible: the action plugins gather the inventory's
-groups and each host's variables, this module does the rest, once per play.
+groups and each host's variables, this module does the rest, once per run.
 
 - build_estate(): who plays what (groups -> components), each host's pool and addresses
   (names resolved here), who is managed; every problem of every host at once.
@@ -27,9 +27,10 @@ __metaclass__ = type
 import collections
 import difflib
 import ipaddress
+import json
 import socket
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix, planner
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import settings as settings_mod
 
 WINDOWS_CONNECTIONS = ("winrm", "psrp")
@@ -108,7 +109,33 @@ def _is_windows(raw):
             or str(raw.get("ansible_shell_type") or "") == "powershell")
 
 
-def _estate_settings(hosts_raw, extra):
+class SettingChecks(object):
+    """settings.check() once per distinct value: the same group_vars/all value, seen on
+    every host, is checked once per run, not once per host."""
+
+    def __init__(self):
+        self._seen = {}
+
+    def __call__(self, name, value):
+        key = (name, json.dumps(value, sort_keys=True, default=str))
+        if key not in self._seen:
+            try:
+                self._seen[key] = (settings_mod.check(name, value), None)
+            except ValueError as exc:
+                self._seen[key] = (None, exc)
+        value, error = self._seen[key]
+        if error is not None:
+            raise error
+        return value  # shared: the engine only reads checked values
+
+
+EstateSettings = collections.namedtuple("EstateSettings", [
+    "values",   # name -> checked value (the default where no host sets it)
+    "errors",   # [str]
+])
+
+
+def _estate_settings(hosts_raw, extra, checks):
     """The estate-wide settings: every host that sets one must agree (they belong in group_vars/all)."""
     values, seen_on, errors = {}, {}, []
     for name in settings_mod.ESTATE_SETTINGS:
@@ -116,7 +143,7 @@ def _estate_settings(hosts_raw, extra):
             if name not in raw:
                 continue
             try:
-                value = settings_mod.check(name, raw[name])
+                value = checks(name, raw[name])
             except ValueError as exc:
                 errors.append("%s: %s %s" % (host, name, exc))
                 continue
@@ -127,28 +154,23 @@ def _estate_settings(hosts_raw, extra):
             values.setdefault(name, value)
             seen_on.setdefault(name, host)
         values.setdefault(name, settings_mod.SETTINGS[name].default)
-    return values, errors
+    return EstateSettings(values, errors)
 
 
-def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name):
-    """The estate of an inventory.
-
-    groups: inventory group -> [host names] (Ansible's ``groups``).  hosts_raw: host ->
-    {variable: value} holding at least the ESTATE_VARS a host defines, for every host
-    of a component group.  extra: estate-wide settings of the play (extra vars).
-    Raises EngineError with every problem found."""
-    extra = extra or {}
-    estate_values, errors = _estate_settings(hosts_raw, extra)
-    group_map = settings_mod.group_map(estate_values["portmatrix_groups"])
-    user_groups = estate_values["portmatrix_groups"]
+def _unknown_groups(user_groups, groups):
+    """portmatrix_groups naming a group the inventory does not have (with close matches)."""
+    errors = []
     for component, names in user_groups.items():
         for group in names:
             if group not in groups:
                 close = difflib.get_close_matches(group, [g for g in groups if g not in ("all", "ungrouped")], 3)
                 errors.append("portmatrix_groups: %s -> %r: no such inventory group%s"
                               % (component, group, " (did you mean %s?)" % ", ".join(close) if close else ""))
-    clustered = sorted(set(estate_values["portmatrix_clustered_pools"]))
+    return errors
 
+
+def _components_of(groups, group_map):
+    """host -> [components it plays], in group_map order."""
     components_of = collections.OrderedDict()
     for component, names in group_map.items():
         for group in names:
@@ -156,57 +178,80 @@ def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name):
                 played = components_of.setdefault(host, [])
                 if component not in played:
                     played.append(component)
+    return components_of
 
-    hosts = collections.OrderedDict()
+
+HostReading = collections.namedtuple("HostReading", [
+    "host",         # Host
+    "problems",     # [str]
+    "pool_given",   # whether portmatrix_pool is set (a pool host without it gets a warning)
+])
+
+
+def _address_entries(name, raw):
+    """(entries, where they come from, problems): portmatrix_addresses, else ansible_host,
+    else the inventory name."""
+    if "portmatrix_addresses" in raw:
+        try:
+            return settings_mod.check("portmatrix_addresses", raw["portmatrix_addresses"]), "portmatrix_addresses", []
+        except ValueError as exc:
+            return [], "portmatrix_addresses", ["%s: portmatrix_addresses %s" % (name, exc)]
+    if raw.get("ansible_host") not in (None, ""):
+        return [str(raw["ansible_host"]).strip()], "ansible_host", []
+    return [name], "the inventory name", []
+
+
+def _host_addresses(name, raw, resolve):
+    """(addresses, problems); resolve(entry) is memoised by the caller."""
+    entries, source, problems = _address_entries(name, raw)
+    addresses = []
+    for entry in entries:
+        found = resolve(entry)
+        if not found:
+            problems.append("%s: %r (from %s) is neither an IPv4/IPv6 address or network nor a name that "
+                            "resolves on the controller" % (name, entry, source))
+        for address in found:
+            if address not in addresses:
+                addresses.append(address)
+    if not entries and not problems:
+        problems.append("%s: no address (%s is empty)" % (name, source))
+    return addresses, problems
+
+
+def _checked_or(name, host, raw, default, fallback, problems):
+    """The checked value of a host variable, the default when unset, fallback (and a problem) when bad."""
+    if name not in raw:
+        return default
+    try:
+        return settings_mod.check(name, raw[name])
+    except ValueError as exc:
+        problems.append("%s: %s %s" % (host, name, exc))
+        return fallback
+
+
+def _read_host(name, components, raw, resolve):
+    """One host of a component group: its Host record and every problem of its variables."""
+    addresses, problems = _host_addresses(name, raw, resolve)
+    pool = _checked_or("portmatrix_pool", name, raw, settings_mod.SETTINGS["portmatrix_pool"].default, None,
+                       problems)
+    manage = _checked_or("portmatrix_manage_firewall", name, raw, True, False, problems)
+    windows = _is_windows(raw)
+    host = Host(name, tuple(components), pool, tuple(addresses), bool(manage and not windows), windows)
+    return HostReading(host, problems, "portmatrix_pool" in raw)
+
+
+def _memoised(resolver):
     resolved = {}
-    unpooled = []
-    for name in sorted(components_of):
-        raw = hosts_raw.get(name, {})
-        problems = []
-        try:
-            entries = settings_mod.check("portmatrix_addresses", raw["portmatrix_addresses"]) \
-                if "portmatrix_addresses" in raw else None
-            source = "portmatrix_addresses"
-        except ValueError as exc:
-            problems.append("%s: portmatrix_addresses %s" % (name, exc))
-            entries, source = [], "portmatrix_addresses"
-        if entries is None:
-            if raw.get("ansible_host") not in (None, ""):
-                entries, source = [str(raw["ansible_host"]).strip()], "ansible_host"
-            else:
-                entries, source = [name], "the inventory name"
-        addresses = []
-        for entry in entries:
-            if entry not in resolved:
-                resolved[entry] = address_entry(entry, resolver)
-            if not resolved[entry]:
-                problems.append("%s: %r (from %s) is neither an IPv4/IPv6 address or network nor a name that "
-                                "resolves on the controller" % (name, entry, source))
-            for address in resolved[entry]:
-                if address not in addresses:
-                    addresses.append(address)
-        if not entries and not problems:
-            problems.append("%s: no address (%s is empty)" % (name, source))
-        try:
-            pool = settings_mod.check("portmatrix_pool", raw["portmatrix_pool"]) if "portmatrix_pool" in raw \
-                else settings_mod.SETTINGS["portmatrix_pool"].default
-        except ValueError as exc:
-            problems.append("%s: portmatrix_pool %s" % (name, exc))
-            pool = None
-        try:
-            manage = settings_mod.check("portmatrix_manage_firewall", raw.get("portmatrix_manage_firewall", True))
-        except ValueError as exc:
-            problems.append("%s: portmatrix_manage_firewall %s" % (name, exc))
-            manage = False
-        errors.extend(problems)
-        windows = _is_windows(raw)
-        components = tuple(components_of[name])
-        if "pool_host" in components and "portmatrix_pool" not in raw:
-            unpooled.append(name)
-        hosts[name] = Host(name, components, pool, tuple(addresses), bool(manage and not windows), windows)
-    if errors:
-        raise EngineError(errors)
 
+    def resolve(entry):
+        if entry not in resolved:
+            resolved[entry] = address_entry(entry, resolver)
+        return resolved[entry]
+    return resolve
+
+
+def _index(hosts, group_map):
+    """(component -> addresses of its hosts, pool -> pool host names)."""
     by_component = collections.OrderedDict((c, []) for c in group_map)
     pool_members = collections.OrderedDict()
     for host in hosts.values():
@@ -217,7 +262,10 @@ def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name):
     for component in by_component:  # host-name order, IPv4 before IPv6 (no numeric sort: n log n)
         addresses = _unique(by_component[component])
         by_component[component] = [a for a in addresses if ":" not in a] + [a for a in addresses if ":" in a]
+    return by_component, pool_members
 
+
+def _estate_warnings(unpooled, clustered, pool_members, user_groups, groups):
     warnings = []
     if unpooled:
         warnings.append("pool host(s) with no portmatrix_pool, put in pool %r: %s"
@@ -231,6 +279,36 @@ def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name):
     for component, names in user_groups.items():
         if all(not groups.get(g) for g in names if g in groups) and all(g in groups for g in names):
             warnings.append("component %s: group(s) %s have no hosts" % (component, ", ".join(names)))
+    return warnings
+
+
+def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name, checks=None):
+    """The estate of an inventory.
+
+    groups: inventory group -> [host names] (Ansible's ``groups``).  hosts_raw: host ->
+    {variable: value} holding at least the ESTATE_VARS a host defines, for every host
+    of a component group.  extra: estate-wide settings of the play (extra vars).
+    checks: a SettingChecks shared with the caller (each distinct value checked once).
+    Raises EngineError with every problem found."""
+    checks = checks or SettingChecks()
+    estate_settings = _estate_settings(hosts_raw, extra or {}, checks)
+    user_groups = estate_settings.values["portmatrix_groups"]
+    group_map = settings_mod.group_map(user_groups)
+    errors = estate_settings.errors + _unknown_groups(user_groups, groups)
+    components_of = _components_of(groups, group_map)
+    resolve = _memoised(resolver)
+    hosts, unpooled = collections.OrderedDict(), []
+    for name in sorted(components_of):
+        reading = _read_host(name, components_of[name], hosts_raw.get(name, {}), resolve)
+        errors.extend(reading.problems)
+        hosts[name] = reading.host
+        if "pool_host" in reading.host.components and not reading.pool_given:
+            unpooled.append(name)
+    if errors:
+        raise EngineError(errors)
+    clustered = sorted(set(estate_settings.values["portmatrix_clustered_pools"]))
+    by_component, pool_members = _index(hosts, group_map)
+    warnings = _estate_warnings(unpooled, clustered, pool_members, user_groups, groups)
     return Estate(hosts, group_map, clustered, by_component, pool_members, warnings)
 
 
@@ -350,8 +428,7 @@ def host_call(estate, host, values):
         ("features", features),
         ("skip_features", skip),
         ("https_only", https_only),
-        ("cluster_daemon_port", values["portmatrix_cluster_daemon_port"]),
-        ("license_vendor_daemon_port", values["portmatrix_license_vendor_daemon_port"]),
+    ] + [(name, values["portmatrix_" + name]) for name in matrix.PORT_OPTIONS] + [
         ("nfsv3_ports", nfsv3_port_specs(nfsv3) if nfs_pinned else []),
         ("extra_rules", extra),
         ("backend", values["portmatrix_firewall_backend"]),
@@ -383,6 +460,12 @@ def host_call(estate, host, values):
     }
 
 
+def port_options(args):
+    """The planner's port_options from a call's (or the module's) arguments: one argument per
+    matrix.PORT_OPTIONS name, the single definition the module's argument_spec is made from too."""
+    return dict((name, args.get(name)) for name in matrix.PORT_OPTIONS)
+
+
 def check_call(call):
     """Plan the call as the module will (planner.build_plan), so that a bad value fails on
     the controller before any host changes.  Returns the planner's error text or None.
@@ -398,9 +481,7 @@ def check_call(call):
         planner.build_plan(
             components=args["components"], peers=dict((c, []) for c in args["peers"]), pool_peers=[],
             clustered=args["clustered"], features=args["features"], skip_features=args["skip_features"],
-            https_only=args["https_only"],
-            port_options={"cluster_daemon_port": args["cluster_daemon_port"],
-                          "license_vendor_daemon_port": args["license_vendor_daemon_port"]},
+            https_only=args["https_only"], port_options=port_options(args),
             nfsv3_ports=args["nfsv3_ports"], extra_rules=args["extra_rules"],
             public_ports=args.get("public_ports", planner.DEFAULT_PUBLIC_PORTS))
     except planner.PlanError as exc:
@@ -408,24 +489,31 @@ def check_call(call):
     return None
 
 
-def plan_hosts(estate, settings_by_host):
-    """Every host's call: {host: call}.  settings_by_host: host -> raw variables.
-    Raises EngineError naming every host with a bad setting or an unplannable call."""
-    calls, errors = collections.OrderedDict(), []
+def plan_each(estate, settings_by_host):
+    """Every host's call, each checked once: ({host: call}, {host: [problems]}).
+    settings_by_host: host -> raw variables."""
+    calls, problems = collections.OrderedDict(), collections.OrderedDict()
     for host, raw in settings_by_host.items():
         try:
             values = settings_mod.read(host, raw)
         except settings_mod.SettingsError as exc:
-            errors.extend(exc.messages)
+            problems[host] = list(exc.messages)
             continue
         call = host_call(estate, host, values)
         problem = check_call(call) if call["manage"] or call["served"] else None
         if problem:
-            errors.append("%s: %s" % (host, problem))
+            problems[host] = ["%s: %s" % (host, problem)]
             continue
         calls[host] = call
-    if errors:
-        raise EngineError(errors)
+    return calls, problems
+
+
+def plan_hosts(estate, settings_by_host):
+    """Every host's call: {host: call}.  settings_by_host: host -> raw variables.
+    Raises EngineError naming every host with a bad setting or an unplannable call."""
+    calls, problems = plan_each(estate, settings_by_host)
+    if problems:
+        raise EngineError([message for messages in problems.values() for message in messages])
     return calls
 
 
@@ -452,9 +540,7 @@ def destination_flows(estate, calls):
         migration_sources = _migration_sources(by_pool, call["settings"].get("migration_from"))
         planned = planner.planned_flows(
             args["components"], args["clustered"], args["features"], args["skip_features"], args["https_only"],
-            {"cluster_daemon_port": args["cluster_daemon_port"],
-             "license_vendor_daemon_port": args["license_vendor_daemon_port"]},
-            args["nfsv3_ports"])
+            port_options(args), args["nfsv3_ports"])
         for flow, by_protocol in planned:
             if flow.source == "pool_host" and flow.scope in POOL_SCOPES:
                 sources = by_pool.get(info.pool if info else None, ())
@@ -491,6 +577,11 @@ Pair = collections.namedtuple("Pair", [
 # destination host and protocol, with the ports and flows between them.
 
 
+_Merged = collections.namedtuple("_Merged", ["first", "ports", "flow_ids", "purposes"])
+# The flows into one destination that share their source hosts and protocol: the first of
+# them (its sources, components), and the ports, flow ids and purposes of all of them.
+
+
 def pairs(estate, calls, dest_flows=None):
     """Every (source host, destination host, protocol), ports and flows merged, destination by
     destination (a generator: the flows playbook streams them into its per-pair files, whose
@@ -500,16 +591,16 @@ def pairs(estate, calls, dest_flows=None):
     for f in dest_flows if dest_flows is not None else destination_flows(estate, calls):
         by_dst.setdefault(f.dst, []).append(f)
     for dst, items in by_dst.items():
-        groups = collections.OrderedDict()  # (id of the source tuple, protocol, extra rule) -> merged
+        groups = collections.OrderedDict()  # (id of the source tuple, protocol, extra rule) -> _Merged
         for f in items:
             key = (id(f.sources), f.proto, f.flow if _is_extra(f) else "")
             entry = groups.get(key)
             if entry is None:
-                entry = groups[key] = [f, set(), [], []]
-            entry[1].update(f.ports)
-            if f.flow not in entry[2]:
-                entry[2].append(f.flow)
-                entry[3].append(f.purpose)
+                entry = groups[key] = _Merged(f, set(), [], [])
+            entry.ports.update(f.ports)
+            if f.flow not in entry.flow_ids:
+                entry.flow_ids.append(f.flow)
+                entry.purposes.append(f.purpose)
         for f, ports, flow_ids, purposes in groups.values():
             ports, flow_ids, purpose = tuple(sorted(ports)), tuple(flow_ids), "; ".join(purposes)
             if _is_extra(f):
@@ -706,7 +797,6 @@ def outbound_flows(estate):
     of the hosts that make them (for perimeter firewalls and proxies; never host rules).
     A pool's coordinator changes with elections, so every pool host is listed for
     coordinator-only entries, and the row says so."""
-    from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
     group_of = dict((c, "/".join(gs)) for c, gs in estate.group_map.items())
     rows = []
     for entry in matrix.OUTBOUND:

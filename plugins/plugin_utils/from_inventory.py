@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One host's call from the inventory, for the action plugins (firewall_rules, plan).
 
-The whole play is checked first (once per play, plugin_utils/inventory.py), then the
-host's own settings as its task sees them (inventory, play, role and extra vars).
+The whole inventory is checked first, once per run (load(), plugin_utils/inventory.py), then
+the host's own settings as its task sees them (inventory, play, role and extra vars).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,7 +20,8 @@ from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine
 
 display = Display()
 
-# The roles of the collection and the components each serves (the site playbook includes them).
+# The roles of the collection and the components of matrix.COMPONENTS each serves: the one place
+# that says which role a host gets (the site playbook includes them, a role checks its host).
 ROLES = (
     ("pool_host", ("pool_host",)),
     ("storage_filer", ("nfs_filer", "smb_filer", "iscsi_target")),
@@ -35,21 +36,34 @@ def plain(value):
     return json.loads(json.dumps(value, default=str))
 
 
-def estate_data(action, task_vars, refresh=False):
-    """The play's estate and checked calls (computed once per play): the cached dict of inventory.compute()."""
-    task = action._task
-    play = task.get_play()
-    play_hosts = list(task_vars.get("ansible_play_hosts_all") or [task_vars.get("inventory_hostname")])
+def play_settings(task_vars, template=None):
+    """The estate-wide settings this task sees that the inventory does not say (play vars,
+    role vars): what the inventory says is read from every host by the engine, so that a
+    run's plays, and its rollout task on the controller, share one estate."""
+    host = task_vars.get("inventory_hostname")
+    hostvars = task_vars.get("hostvars") or {}
+    inventory_vars = hostvars[host] if host in hostvars else {}
+    found = {}
+    for name, value in inventory.pick(task_vars, settings.ESTATE_SETTINGS, template).items():
+        if name not in inventory_vars or plain(inventory_vars[name]) != plain(value):
+            found[name] = value
+    return found
+
+
+def load(action, task_vars, hosts=None, refresh=False):
+    """The run's estate and every component host's checked call: the dict of
+    inventory.compute(), worked out once per ansible-playbook run (not per play) for every
+    action of the collection, whatever the number of plays, hosts and worker processes.
+    Its errors are those that stop a run over `hosts` (None: every host)."""
     groups = task_vars.get("groups") or {}
-    extra = inventory.pick(task_vars, settings.ESTATE_SETTINGS, action._templar.template)
-    key = [getattr(play, "_uuid", ""), sorted((g, sorted(h)) for g, h in groups.items()), play_hosts,
-           plain(extra), bool(refresh) and task._uuid]
+    extra = plain(play_settings(task_vars, action._templar.template))
+    key = [sorted((g, sorted(h)) for g, h in groups.items()), extra, bool(refresh) and action._task._uuid]
     data, built_here = inventory.cached(
-        C.DEFAULT_LOCAL_TMP, key, lambda: plain(inventory.compute(groups, task_vars["hostvars"], play_hosts, extra)))
+        C.DEFAULT_LOCAL_TMP, key, lambda: plain(inventory.compute(groups, task_vars["hostvars"], None, extra)))
     if built_here and data["estate"]:
         for warning in data["estate"]["warnings"]:
             display.warning("portmatrix.xenserver: %s" % warning)
-    return data
+    return dict(data, errors=inventory.errors_for(data, hosts))
 
 
 def failure(messages):
@@ -75,13 +89,35 @@ def failure(messages):
 
 
 def host_call(action, task_vars, refresh=False):
-    """(call, None) or (None, message)."""
+    """(call, None) or (None, message): the host's call as the run's estate has it, worked out
+    again only when this task sees other settings than the inventory (play or role vars)."""
     host = task_vars.get("inventory_hostname")
-    data = estate_data(action, task_vars, refresh)
+    play_hosts = list(task_vars.get("ansible_play_hosts_all") or [host])
+    data = load(action, task_vars, play_hosts, refresh)
     if data["errors"]:
         return None, failure(data["errors"])
-    estate = inventory.estate_from_data(data["estate"])
-    own = inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template)
+    own = plain(inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template))
+    hostvars = task_vars["hostvars"]
+    seen = plain(inventory.pick(hostvars[host], inventory.HOST_VARS)) if host in hostvars else None
+    call = data["calls"].get(host)
+    if call is None or own != seen:  # only then the estate is read back (linear in hosts, per host)
+        call, problem = _own_call(inventory.estate_from_data(data["estate"]), host, own)
+        if problem:
+            return None, problem
+        if host in data["calls"] and data["calls"][host]["args"] != call["args"]:
+            differ = sorted(n for n in own if n in settings.SETTINGS and own[n] != (seen or {}).get(n))
+            display.warning("portmatrix.xenserver: %s: %s set for this play only (play or role vars): the flows, "
+                            "verify and drift playbooks read the inventory and will not see it; set it in the "
+                            "inventory (group_vars, host_vars)" % (host, ", ".join(differ) or "a setting"))
+    call = dict(call)
+    call["roles"] = roles_of(call["served"])
+    call["role_groups"] = role_groups(data["estate"]["group_map"])
+    call["component_groups"] = dict(data["estate"]["group_map"])
+    return call, None
+
+
+def _own_call(estate, host, own):
+    """(call, None) or (None, message) for settings the run's estate did not plan."""
     try:
         values = settings.read(host, own)
     except settings.SettingsError as exc:
@@ -90,22 +126,23 @@ def host_call(action, task_vars, refresh=False):
     problem = engine.check_call(call) if call["served"] else None
     if problem:
         return None, failure(["%s: %s" % (host, problem)])
-    inventory_call = data["calls"].get(host)
-    if inventory_call and inventory_call["args"] != call["args"]:
-        seen = task_vars["hostvars"][host]
-        differ = sorted(n for n in own if n in settings.SETTINGS and plain(own[n]) != plain(seen.get(n)))
-        display.warning("portmatrix.xenserver: %s: %s set for this play only (play or role vars): the flows, verify "
-                        "and drift playbooks read the inventory and will not see it; set it in the inventory "
-                        "(group_vars, host_vars)" % (host, ", ".join(differ) or "a setting"))
-    call["roles"] = [role for role, components in ROLES if set(components) & set(call["served"])]
-    call["component_groups"] = dict(estate.group_map)
     return call, None
+
+
+def roles_of(served):
+    """The collection's roles a host gets, from the components it serves (ROLES)."""
+    return [role for role, components in ROLES if set(components) & set(served)]
+
+
+def role_groups(group_map):
+    """role -> the inventory groups that give it (for the roles' messages)."""
+    return dict((role, sorted(set(g for c in components for g in group_map.get(c, [])))) for role, components in ROLES)
 
 
 def summary(call):
     """What a task's result shows of a call (the roles act on settings)."""
-    return dict((k, call[k]) for k in ("manage", "windows", "components", "served", "roles", "pool", "addresses",
-                                       "settings", "args"))
+    return dict((k, call[k]) for k in ("manage", "windows", "components", "served", "roles", "role_groups", "pool",
+                                       "addresses", "settings", "args"))
 
 
 def missing_component(call, expect):
@@ -114,3 +151,14 @@ def missing_component(call, expect):
     groups = sorted(set(g for c in expect for g in call["component_groups"].get(c, [c])))
     return ("%s is in none of the groups %s (components %s); add it to one, or map your group with "
             "portmatrix_groups" % (call["host"], ", ".join(groups), ", ".join(expect)))
+
+
+def missing_role(call, role):
+    """Why the host does not get the collection's role `role` (None when it does, or no role is named)."""
+    if not role or role in call["roles"]:
+        return None
+    if role not in call["role_groups"]:
+        return "role must be one of %s, not %r" % (", ".join(name for name, served in ROLES), role)
+    return ("%s is in none of the groups %s of the role portmatrix.xenserver.%s; add it to one, or map your "
+            "group with portmatrix_groups" % (call.get("host") or "the host", ", ".join(call["role_groups"][role]),
+                                              role))

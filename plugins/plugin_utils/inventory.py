@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, portmatrix.xenserver contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Between Ansible's variables and the engine: read what the engine needs, once per play.
+"""Between Ansible's variables and the engine: read what the engine needs, once per run.
 
 Every host's task runs in its own worker process, so a result kept in memory would be
-computed again by every host (quadratic in hosts).  The estate of a play is computed by
+computed again by every host (quadratic in hosts).  The estate of a run is computed by
 the first worker that needs it, under a file lock, and written as JSON into the run's
 own temporary directory (Ansible's local tmp, removed when the run ends); the other
-workers read it.  No Ansible imports: the callers pass mappings and paths.
+workers, of this play and of the next ones, read it.  No Ansible imports: the callers
+pass mappings and paths.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -79,12 +80,40 @@ def gc_paused():
 
 def compute(groups, hostvars, play_hosts, extra, resolver=engine.resolve_name):
     """The estate and every play host's checked call, from Ansible's ``groups`` and
-    ``hostvars`` (each host read once): {"estate": data, "calls": {host: call}, "errors": [...]}.
+    ``hostvars`` (each host read once): {"estate": data, "calls": {host: call},
+    "estate_errors": [...], "host_errors": {host: [...]}, "errors": [...]}.
 
     play_hosts None: every host of a component group.  extra: the estate-wide settings as
-    the current task sees them (extra vars, play vars)."""
+    the current task sees them (extra vars, play vars).  errors: the estate's problems and
+    those of the play hosts' own settings (errors_for() picks them for other hosts)."""
     with gc_paused():
-        return _compute(groups, hostvars, play_hosts, extra, resolver)
+        data = _compute(groups, hostvars, play_hosts, extra, resolver)
+    data["errors"] = errors_for(data, play_hosts)
+    return data
+
+
+def errors_for(data, hosts=None):
+    """What stops a run over these hosts (None: every host): the estate's problems, and
+    those of these hosts' own settings (a bad value outside a --limit stops nothing)."""
+    found = list(data["estate_errors"])
+    for host, messages in data["host_errors"].items():
+        if hosts is None or host in hosts:
+            found.extend(messages)
+    return found
+
+
+def _group_map(groups, extra, host_vars, checks):
+    """component -> [inventory groups] from the one portmatrix_groups value of the run."""
+    given = extra.get("portmatrix_groups")
+    if given is None:  # the implicit localhost does not see group_vars/all: ask an inventory host
+        for host in groups.get("all") or []:
+            if "portmatrix_groups" in host_vars(host):
+                given = host_vars(host)["portmatrix_groups"]
+                break
+    try:
+        return settings.group_map(checks("portmatrix_groups", given or {}))
+    except ValueError:
+        return settings.group_map({})  # build_estate reports it, naming the host and the variable
 
 
 def _compute(groups, hostvars, play_hosts, extra, resolver):
@@ -95,30 +124,18 @@ def _compute(groups, hostvars, play_hosts, extra, resolver):
             seen[host] = hostvars[host]
         return seen[host]
 
-    given = extra.get("portmatrix_groups")
-    if given is None:  # the implicit localhost does not see group_vars/all: ask an inventory host
-        for host in groups.get("all") or []:
-            if "portmatrix_groups" in host_vars(host):
-                given = host_vars(host)["portmatrix_groups"]
-                break
-    try:
-        mapping = settings.group_map(settings.check("portmatrix_groups", given or {}))
-    except ValueError:
-        mapping = settings.group_map({})  # build_estate reports it, naming the host and the variable
-    members = component_hosts(groups, mapping)
+    checks = engine.SettingChecks()  # portmatrix_groups and the other estate settings: each value checked once
+    members = component_hosts(groups, _group_map(groups, extra, host_vars, checks))
     raw = collections.OrderedDict((host, pick(host_vars(host), engine.ESTATE_VARS)) for host in members)
     try:
-        estate = engine.build_estate(groups, raw, extra, resolver)
+        estate = engine.build_estate(groups, raw, extra, resolver, checks)
     except engine.EngineError as exc:
-        return {"estate": None, "calls": {}, "errors": exc.messages}
+        return {"estate": None, "calls": {}, "estate_errors": exc.messages, "host_errors": {}}
     settings_by_host = collections.OrderedDict(
         (host, pick(host_vars(host), HOST_VARS)) for host in (members if play_hosts is None else play_hosts)
         if host in hostvars)
-    try:
-        calls = engine.plan_hosts(estate, settings_by_host)
-    except engine.EngineError as exc:
-        return {"estate": estate_to_data(estate), "calls": {}, "errors": exc.messages}
-    return {"estate": estate_to_data(estate), "calls": calls, "errors": []}
+    calls, host_errors = engine.plan_each(estate, settings_by_host)
+    return {"estate": estate_to_data(estate), "calls": calls, "estate_errors": [], "host_errors": host_errors}
 
 
 def cached(directory, key_parts, build):

@@ -118,13 +118,13 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "NFS filers: the pinned NFSv3 side ports (keys mountd, statd, statd_outgoing, lockd_tcp, lockd_udp), "
             "written by the storage_filer role to C(/etc/nfs.conf) or C(/etc/sysconfig/nfs) and opened to pool "
             "hosts. V({}) leaves them unpinned: random ports that no rule can name, so only 2049 and 111 open."),
-    Setting("portmatrix_nfs_appliance", "nfs_appliance", "", "host",
+    Setting("portmatrix_nfs_appliance", "nfs_appliance", None, "host",
             "NFS filers the collection does not manage (NAS appliances): whose NFSv3 side ports to use, "
             "V(netapp_ontap) (mountd 635, status 4046, nlockmgr 4045, the ONTAP 9 defaults) or V(linux) (the Linux "
             "pins of O(portmatrix_nfsv3_ports)). O(portmatrix_nfsv3_ports) set to other values wins. An unmanaged "
             "filer with neither has the Linux pins assumed, and the flows playbook's change request says so on its "
             "rows (a Dell PowerScale, or any other appliance: state its ports in O(portmatrix_nfsv3_ports))."),
-    Setting("portmatrix_inventory_name", "str", "", "estate",
+    Setting("portmatrix_inventory_name", "str", None, "estate",
             "The inventory's name in the flows playbook's change request (its title, every row). Default: the "
             "name of the inventory directory, or of the inventory file without its extension (the directory's "
             "name when the file is called C(hosts), C(inventory) or C(main))."),

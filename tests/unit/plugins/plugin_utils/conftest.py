@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import json
 import os
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -151,3 +152,7 @@ def results_500():
     bad.update(observed="refused", match=False, detail="ECONNREFUSED")
     assert len(set(groups)) == 500
     return results, groups
+
+
+# The action plugin stand-ins (tests/unit/plugins/action/action_harness.py), for test_from_inventory.py.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "action"))

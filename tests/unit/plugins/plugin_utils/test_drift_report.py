@@ -68,8 +68,9 @@ def test_unreachable_host_says_its_connection_error():
     assert "no result from 1: pool-b1" in report.table_lines(summary)[-1]
 
 
-def test_a_result_of_an_earlier_run_is_no_result():
-    row = report.host_row("h", PLAN, result(run="/tmp/ansible-local-0"), failure="failed to do it")
+def test_a_result_that_read_no_state_is_no_result():
+    """A registered result without a backend (skipped, or unreachable) read nothing of the host."""
+    row = report.host_row("h", PLAN, {"skipped": True, "changed": False}, failure="failed to do it")
     assert row["status"] == "NO RESULT" and row["cause"] == "failed to do it"
     failed = report.host_row("h", PLAN, result(failed=True, msg="iptables-restore: line 3 failed"))
     assert failed["status"] == "FAILED" and failed["cause"] == "iptables-restore: line 3 failed"
@@ -95,7 +96,7 @@ def test_outcomes_and_exit_precedence():
 
 def test_host_rows_read_each_hosts_variables():
     host_vars = {"b": {"__drift_plan": PLAN, "__pool_host_firewall": {"unreachable": True, "msg": SSH_ERROR}},
-                 "a": {"__drift_plan": PLAN, "portmatrix_result": result()},
+                 "a": {"__drift_plan": PLAN, "portmatrix_firewall": result()},
                  "u": {"__drift_plan": {"portmatrix": {"manage": False}}}}
     rows = report.host_rows(["b", "u", "a"], host_vars)
     assert [(r["host"], r["status"]) for r in rows] == [("a", "ok"), ("b", "NO RESULT")]

@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""plugins/action/firewall_rules.py on the controller: the SSH guard read on the connection,
+the confirm path (a new connection after the change), argument checks, from_inventory."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+
+from action_harness import FakeConnection, FakeTarget, make_action
+
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import confirm
+
+FIREWALL = "firewall_rules"
+APPLIED = {"changed": True, "backend": "iptables", "confirm": {"token": "tok-1", "timeout": 0}}
+CONFIRMED = {"changed": True, "confirmed": True, "persisted": True}
+
+
+@pytest.fixture
+def slept(monkeypatch):
+    """time.sleep of the action plugin, recorded instead of slept."""
+    from ansible_collections.portmatrix.xenserver.plugins.action import firewall_rules
+    seconds = []
+    monkeypatch.setattr(firewall_rules.time, "sleep", seconds.append)
+    return seconds
+
+
+# ---- the SSH guard -------------------------------------------------------------------------
+
+def test_guard_reads_the_ssh_source_on_the_connection_before_become(run_tmp, inventory):
+    connection = FakeConnection("198.18.5.250 40000 198.18.5.11 2222")
+    target = FakeTarget({"changed": False, "backend": "iptables"})
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    assert not result.get("failed"), result
+    [(command, sudoable)] = connection.commands
+    assert 'echo "$SSH_CONNECTION"' in command and sudoable is False  # before become: sudo drops it
+    sent = target.calls[0][1]
+    assert sent["guard_sources"] == ["198.18.5.250"]
+    assert sent["guard_port"] == 2222
+
+
+def test_guard_keeps_the_controllers_and_the_tasks_sources(run_tmp, inventory):
+    inventory.hostvars["a1"]["portmatrix_controllers"] = ["198.18.6.0/24"]
+    target = FakeTarget()
+    make_action(FIREWALL, {"from_inventory": True, "guard_sources": ["198.18.7.7"]}, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    assert target.calls[0][1]["guard_sources"] == ["198.18.7.7", "198.18.6.0/24", "198.18.5.250"]
+
+
+def test_guard_off_reads_nothing(run_tmp, inventory):
+    connection, target = FakeConnection(), FakeTarget()
+    make_action(FIREWALL, {"from_inventory": True, "ssh_guard": False}, connection=connection, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    assert connection.commands == []
+    assert "guard_sources" not in target.calls[0][1]
+
+
+def test_guard_without_ssh_session_uses_port_22(run_tmp, inventory):
+    connection, target = FakeConnection(ssh_connection=""), FakeTarget()
+    make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    assert target.calls[0][1]["guard_sources"] == [] and target.calls[0][1]["guard_port"] == 22
+
+
+# ---- commit confirmed ----------------------------------------------------------------------
+
+def test_confirm_comes_from_a_new_connection_with_the_token_and_backend(run_tmp, inventory, slept):
+    connection = FakeConnection()
+    target = FakeTarget(APPLIED, CONFIRMED)
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    assert connection.resets == 1  # the multiplexed connection closed before confirming
+    assert len(target.calls) == 2
+    applied_args, confirm_args = target.calls[0][1], target.calls[1][1]
+    # the token goes in the confirming run's environment only, never in the module's arguments
+    assert target.environments[0] == [] and target.environments[1] == [{confirm.TOKEN_ENV: "tok-1"}]
+    assert "tok-1" not in confirm_args.values() and "tok-1" not in applied_args.values()
+    assert confirm_args["backend"] == "iptables"  # the backend the change was made with
+    # the confirming run is sent the very arguments of the change: the plan is not worked out again
+    assert dict((k, v) for k, v in confirm_args.items() if k != "backend") == \
+        dict((k, v) for k, v in applied_args.items() if k != "backend")
+    assert result["confirmed"] is True and result["confirm"]["confirmed"] is True
+    assert not result.get("failed") and slept == []
+
+
+def test_confirm_when_no_new_connection_waits_for_the_hosts_own_rollback(run_tmp, inventory, slept):
+    connection = FakeConnection()
+    rolled_back = {"failed": True, "rolled_back": True, "changed": True, "msg": "rolled back at 10:00:00"}
+    target = FakeTarget(APPLIED, AnsibleConnectionFailure("ssh: connect to host: Connection timed out"),
+                        rolled_back)
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    assert connection.resets == 2 and len(target.calls) == 3
+    assert len(slept) == 1 and 3 <= slept[0] <= 3.5  # the host's deadline (0 s) plus a margin
+    assert result["failed"] is True and result["rolled_back"] is True
+    assert "could not open a new connection" in result["msg"] and "Connection timed out" in result["msg"]
+
+
+def test_confirm_unreachable_twice_fails_saying_so(run_tmp, inventory, slept):
+    target = FakeTarget(APPLIED, {"unreachable": True, "msg": "no route"}, {"unreachable": True, "msg": "still"})
+    result = make_action(FIREWALL, {"from_inventory": True}, target=target).run(task_vars=inventory.task_vars("a1"))
+    assert result["failed"] is True and result["confirmed"] is False
+    assert "no route" in result["msg"] and "still unreachable (still)" in result["msg"]
+
+
+def test_no_confirm_in_check_mode(run_tmp, inventory, slept):
+    connection = FakeConnection()
+    target = FakeTarget(dict(APPLIED, changed=True))
+    make_action(FIREWALL, {"from_inventory": True}, check_mode=True, connection=connection, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    assert len(target.calls) == 1 and connection.resets == 0
+
+
+# ---- arguments -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    ({"from_inventory": "sometimes"}, "from_inventory"),
+    ({"components": ["pool_host"], "guard_port": "ssh"}, "guard_port"),
+    ({"components": ["pool_host"], "state": "gone"}, "state"),
+    ({"components": ["pool_host"], "colour": "blue"}, "Unsupported parameters"),
+])
+def test_bad_arguments_fail_before_anything_is_sent(run_tmp, inventory, args, message):
+    connection, target = FakeConnection(), FakeTarget()
+    with pytest.raises(AnsibleActionFail, match=message):
+        make_action(FIREWALL, args, connection=connection, target=target).run(task_vars=inventory.task_vars("a1"))
+    assert target.calls == [] and connection.commands == []
+
+
+def test_task_arguments_override_the_engines_and_defaults_do_not(run_tmp, inventory):
+    target = FakeTarget()
+    make_action(FIREWALL, {"from_inventory": True, "persist": False, "ssh_guard": False}, target=target).run(
+        task_vars=inventory.task_vars("a1"))
+    sent = target.calls[0][1]
+    assert sent["persist"] is False                       # the task's
+    assert sent["clustered"] is False and sent["components"] == ["pool_host"]  # the engine's
+    assert sent["pool_peers"] == ["198.18.5.12"]
+    assert "from_inventory" not in sent and "refresh" not in sent  # the action's own
+    assert "public_ports" not in sent                     # a default is left to the module
+
+
+def test_unmanaged_host_is_skipped_with_its_plan(run_tmp, inventory):
+    inventory.hostvars["nas"]["portmatrix_manage_firewall"] = False
+    target = FakeTarget()
+    result = make_action(FIREWALL, {"from_inventory": True}, target=target).run(task_vars=inventory.task_vars("nas"))
+    assert result["skipped"] is True and "portmatrix_manage_firewall is false" in result["msg"]
+    assert result["portmatrix"]["served"] == ["nfs_filer"] and target.calls == []
+
+
+def test_expect_components_names_the_groups(run_tmp, inventory):
+    result = make_action(FIREWALL, {"from_inventory": True, "expect_components": ["nfs_filer"]},
+                         target=FakeTarget()).run(task_vars=inventory.task_vars("a1"))
+    assert result["failed"] is True and "a1 is in none of the groups nfs_filers" in result["msg"]
+
+
+# ---- one call per host and run ------------------------------------------------------------
+
+def test_a_role_after_the_call_reads_its_result_and_sends_nothing(run_tmp, inventory):
+    first = make_action(FIREWALL, {"from_inventory": True}, target=FakeTarget(
+        {"changed": True, "backend": "iptables", "diff": {"before": "", "after": "x"}})).run(
+        task_vars=inventory.task_vars("lic"))
+    connection, target = FakeConnection(), FakeTarget()
+    again = make_action(FIREWALL, {"from_inventory": True, "role": "infra_service"}, connection=connection,
+                        target=target).run(task_vars=dict(inventory.task_vars("lic"), portmatrix_firewall=first))
+    assert target.calls == [] and connection.commands == []
+    assert again["changed"] is False and again["backend"] == "iptables" and "diff" not in again
+    assert again["portmatrix"]["roles"] == ["license_server", "infra_service"]
+
+
+def test_a_role_outside_its_groups_fails_before_anything(run_tmp, inventory):
+    target = FakeTarget()
+    alone = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
+        task_vars=inventory.task_vars("nas"))
+    assert alone["failed"] is True and "nas is in none of the groups pool_hosts" in alone["msg"]
+    done = {"changed": False, "portmatrix": alone["portmatrix"]}
+    after = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
+        task_vars=dict(inventory.task_vars("nas"), portmatrix_firewall=done))
+    assert after["failed"] is True and after["msg"] == alone["msg"]
+    assert target.calls == []
+
+
+def test_without_role_a_call_is_made_again(run_tmp, inventory):
+    target = FakeTarget()
+    make_action(FIREWALL, {"from_inventory": True}, target=target).run(
+        task_vars=dict(inventory.task_vars("a1"), portmatrix_firewall={"portmatrix": {"roles": ["pool_host"]}}))
+    assert len(target.calls) == 1

@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, portmatrix.xenserver contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""portmatrix.xenserver.rollout: the order and batches of a run, its arguments checked."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+
+from action_harness import make_action
+from module_docs import documented_and_checked
+
+HOSTS = ["a1", "a2", "b1", "nas", "lic", "xc"]
+
+
+def test_documented_options_are_the_checked_ones():
+    documented, checked = documented_and_checked("rollout")
+    assert documented == checked
+
+
+def test_canary_then_one_host_per_pool_then_the_unmanaged(run_tmp, inventory):
+    result = make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert result["waves"] == [["a1"], ["a2", "b1", "nas", "lic"], ["xc"]]
+    assert result["batches"] == [1, 4, 1]
+    assert result["ansible_facts"]["portmatrix_rollout"]["order"] == result["order"]
+
+
+def test_not_staged_is_one_batch_of_the_hosts_given(run_tmp, inventory):
+    result = make_action("rollout", {"staged": False, "hosts": "a1,b1"}).run(task_vars=inventory.task_vars("a1"))
+    assert result["order"] == ["a1", "b1"] and result["batches"] == [2]
+
+
+def test_a_bad_value_outside_the_hosts_stops_nothing(run_tmp, inventory):
+    inventory.hostvars["b1"]["portmatrix_strict"] = "very"
+    ok = make_action("rollout", {"hosts": ["a1", "a2"]}).run(task_vars=inventory.task_vars("a1"))
+    assert not ok.get("failed") and ok["order"] == ["a1", "a2"]
+    bad = make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert bad["failed"] is True and "b1: portmatrix_strict" in bad["msg"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"canary": -1}, "canary must be a whole number, 0 or more"),
+    ({"canary": "first"}, "canary"),
+    ({"staged": "maybe"}, "staged"),
+    ({"waves": 3}, "Unsupported parameters"),
+])
+def test_bad_arguments(run_tmp, inventory, args, message):
+    with pytest.raises(AnsibleActionFail, match=message):
+        make_action("rollout", args).run(task_vars=inventory.task_vars("a1"))
