@@ -44,6 +44,17 @@ COMPONENTS = collections.OrderedDict([
     ("sdn_controller", "Open vSwitch SDN controller of the pool (SDN_controller in xapi)"),
 ])
 
+# The collection's roles and the components each serves: the one place that says which role a
+# host gets (the playbooks include them, a role checks its host). Components not listed here
+# (xencenter) are sources only.
+ROLES = (
+    ("pool_host", ("pool_host",)),
+    ("storage_filer", ("nfs_filer", "smb_filer", "iscsi_target")),
+    ("license_server", ("license_server",)),
+    ("infra_service", ("ntp_server", "dns_server", "domain_controller", "syslog_server", "linux_vm", "windows_vm",
+                       "api_client", "monitoring_server", "sdn_controller")),
+)
+
 PROTOCOLS = ("tcp", "udp")
 
 # Who may use a flow between two pool hosts.

@@ -16,19 +16,13 @@ import json
 from ansible import constants as C
 from ansible.utils.display import Display
 
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, inventory, settings
 
 display = Display()
 
-# The roles of the collection and the components of matrix.COMPONENTS each serves: the one place
-# that says which role a host gets (the site playbook includes them, a role checks its host).
-ROLES = (
-    ("pool_host", ("pool_host",)),
-    ("storage_filer", ("nfs_filer", "smb_filer", "iscsi_target")),
-    ("license_server", ("license_server",)),
-    ("infra_service", ("ntp_server", "dns_server", "domain_controller", "syslog_server", "linux_vm", "windows_vm",
-                       "api_client", "monitoring_server", "sdn_controller")),
-)
+# Which role a host gets: matrix.ROLES, beside matrix.COMPONENTS.
+ROLES = matrix.ROLES
 
 
 def plain(value):

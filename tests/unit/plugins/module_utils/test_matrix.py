@@ -289,3 +289,16 @@ def test_platform_rows_carry_their_primary_source():
     assert [f.id for f in matrix.select_flows(destination="sdn_controller")] == []
     assert matrix.port_text(by_id["xostor_linstor"].ports + by_id["xostor_drbd"].ports) == (
         "3366, 3370, 3376, 3377, 7000-8000, 8076, 8077")
+
+
+def test_every_served_component_has_exactly_one_role():
+    """The component-to-role mapping is in one place (matrix.ROLES): each component a host can
+    serve belongs to one role, and only components of the matrix are named."""
+    owners = {}
+    for role, components in matrix.ROLES:
+        for component in components:
+            assert component in matrix.COMPONENTS, (role, component)
+            owners.setdefault(component, []).append(role)
+    assert all(len(roles) == 1 for roles in owners.values()), owners
+    destinations = set(f.destination for f in matrix.FLOWS)
+    assert destinations <= set(owners), destinations - set(owners)
