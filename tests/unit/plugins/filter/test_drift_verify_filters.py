@@ -22,7 +22,7 @@ RUN = "/tmp/ansible-local-1"
 def test_drift_report_and_table():
     host_vars = {"a": {"__drift_plan": {"portmatrix": {"manage": True}, "run": RUN},
                        "portmatrix_firewall": {"run": RUN, "backend": "nftables", "drift": True,
-                                             "rules_added": {"nftables": ["tcp dport 443 accept"]}}}}
+                                               "rules_added": {"nftables": ["tcp dport 443 accept"]}}}}
     value = drift_report(host_vars, ["a"], "yes")
     assert value["enforced"] is True and value["hosts"][0]["status"] == "corrected"
     assert "+ nft running" in drift_table(value)[2]
