@@ -18,24 +18,24 @@ from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleo
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import report, settings
 
 
-class ActionModule(ActionBase):
+ARGUMENT_SPEC = dict(
+    policy=dict(type="path", required=True),
+    report=dict(type="path"),
+)
 
-    _VALID_ARGS = frozenset(("policy", "report"))
+
+class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        policy = self._task.args.get("policy")
-        if not policy:
-            result.update(failed=True, msg="policy: the network team's Aerleon policy directory (def/ and policies/)")
-            return result
-        directory = os.path.abspath(os.path.expanduser(str(policy)))
-        extra = inventory.pick(task_vars, settings.ESTATE_SETTINGS, self._templar.template)
-        data = inventory.compute(task_vars.get("groups") or {}, task_vars["hostvars"], None, extra)
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        directory = os.path.abspath(os.path.expanduser(str(args["policy"])))
+        data = from_inventory.load(self, task_vars)  # the run's estate, shared with every action
         if data["errors"]:
             result.update(failed=True, msg=from_inventory.failure(data["errors"]))
             return result
-        estate = inventory.estate_from_data(from_inventory.plain(data["estate"]))
+        estate = inventory.estate_from_data(data["estate"])
         zones = inventory.pick(task_vars, ("portmatrix_aerleon_zones",), self._templar.template)
         try:
             zones = settings.check("portmatrix_aerleon_zones", zones["portmatrix_aerleon_zones"]) if zones else {}
@@ -48,7 +48,7 @@ class ActionModule(ActionBase):
         text = aerleon.check_text(found)
         result.update(changed=False, missing=found["missing"], extra=found["extra"], flows=found["flows"],
                       terms=found["terms"], policy=directory, text=text.splitlines())
-        report_to = self._task.args.get("report")
+        report_to = args["report"]
         if report_to and not self._play_context.check_mode:
             base = os.path.abspath(os.path.expanduser(str(report_to)))
             for suffix, body in ((".json", aerleon.check_json(found)), (".txt", text),
