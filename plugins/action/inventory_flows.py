@@ -82,7 +82,16 @@ class ActionModule(ActionBase):
                     aerleon.write_export(os.path.join(directory, "aerleon"), export)
                     replaced.append("aerleon/")
                 result.update(changed=bool(replaced), replaced=replaced, inventory=header["inventory"])
+            result["summary"] = self._summary(result)
         return result
+
+    @staticmethod
+    def _summary(result):
+        """One line on what was written where (the flows playbook prints it)."""
+        return ("%s host pairs and protocols between %d hosts (%d change-request rows) in %s/: %s (%s changed, "
+                "change request for inventory %s)" % (
+                    result.get("flows", "-"), result["hosts"], result["merged"], result["dest"], ", ".join(result["files"]),
+                    len(result["replaced"]) if "replaced" in result else "none", result.get("inventory", "-")))
 
     @staticmethod
     def _targets(estate, calls, dest_flows):

@@ -19,9 +19,11 @@ from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import report
 
 
 ARGUMENT_SPEC = dict(
-    policy=dict(type="path", required=True),
+    policy=dict(type="path"),
     report=dict(type="path"),
 )
+# Options not given in the task come from these variables (the perimeter playbook's -e).
+FROM_VARIABLES = (("policy", "portmatrix_perimeter_policy"), ("report", "portmatrix_perimeter_report"))
 
 
 class ActionModule(ActionBase):
@@ -29,7 +31,14 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        args = dict(self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1])
+        for option, variable in FROM_VARIABLES:
+            if args[option] is None:
+                args[option] = inventory.pick(task_vars, (variable,), self._templar.template).get(variable)
+        if not args["policy"]:
+            result.update(failed=True, msg="policy: the network team's Aerleon policy directory (def/ and policies/); "
+                                           "set it, or -e portmatrix_perimeter_policy=DIR")
+            return result
         directory = os.path.abspath(os.path.expanduser(str(args["policy"])))
         data = from_inventory.load(self, task_vars)  # the run's estate, shared with every action
         if data["errors"]:

@@ -8,15 +8,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, from_inventory
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, from_inventory, inventory
 
 ARGUMENT_SPEC = dict(
     hosts=dict(type="list", elements="str"),
-    canary=dict(type="int", default=1),
-    staged=dict(type="bool", default=True),
+    canary=dict(type="int"),
+    staged=dict(type="bool"),
 )
+# Options not given in the task come from these variables (-e portmatrix_rollout_canary=0), else the default.
+FROM_VARIABLES = (("canary", "portmatrix_rollout_canary", 1), ("staged", "portmatrix_rollout_staged", True))
 
 
 class ActionModule(ActionBase):
@@ -24,7 +27,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        args = self._from_variables(self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1], task_vars)
         if args["canary"] < 0:
             raise AnsibleActionFail("canary must be a whole number, 0 or more (got %s)" % args["canary"])
         hosts = args["hosts"] or list(task_vars.get("ansible_play_hosts_all") or [])
@@ -38,3 +41,17 @@ class ActionModule(ActionBase):
             plan = {"order": list(hosts), "batches": [max(1, len(hosts))], "waves": [list(hosts)]}
         result.update(changed=False, ansible_facts={"portmatrix_rollout": plan}, **plan)
         return result
+
+    def _from_variables(self, args, task_vars):
+        """The options the task does not give, from their portmatrix_rollout_* variables or defaults."""
+        args = dict(args)
+        for option, variable, default in FROM_VARIABLES:
+            if args[option] is not None:
+                continue
+            value = inventory.pick(task_vars, (variable,), self._templar.template).get(variable, default)
+            try:
+                args[option] = int(str(value)) if option == "canary" else boolean(value, strict=True)
+            except (TypeError, ValueError):
+                raise AnsibleActionFail("%s must be %s, not %r" % (
+                    variable, "a whole number, 0 or more" if option == "canary" else "true or false", value))
+        return args

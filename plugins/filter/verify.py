@@ -6,12 +6,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Documentation: verify_tcp_targets.yml, verify_tcp_results.yml and verify_udp_lines.yml beside this file.
+# Documentation: verify_tcp_targets.yml, verify_tcp_results.yml, verify_udp_lines.yml and verify_summary.yml
+# beside this file.
 # Thin wrappers over plugins/plugin_utils/verify_report.py (pure code, unit-tested there).
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import verify_report
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import report, verify_report
 
 
 def verify_tcp_targets(flows):
@@ -35,7 +36,16 @@ def verify_udp_lines(targets):
     return verify_report.udp_lines(targets)
 
 
+def verify_summary(results, targets, html_path):
+    if not isinstance(targets, dict):
+        raise AnsibleFilterError("verify_summary takes the flows of every source host (inventory_flows targets)")
+    try:
+        return verify_report.summary_lines(list(results or []), targets, str(html_path), report.render_text)
+    except report.ReportError as exc:
+        raise AnsibleFilterError("verify_summary: %s" % exc)
+
+
 class FilterModule:
     def filters(self):
         return {"verify_tcp_targets": verify_tcp_targets, "verify_tcp_results": verify_tcp_results,
-                "verify_udp_lines": verify_udp_lines}
+                "verify_udp_lines": verify_udp_lines, "verify_summary": verify_summary}

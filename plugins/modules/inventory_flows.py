@@ -107,6 +107,10 @@ files:
   returned: when O(dest) is given
   type: list
   elements: str
+summary:
+  description: One line on what was written where (the flows playbook prints it).
+  returned: when O(dest) is given
+  type: str
 targets:
   description: Per source host, a list of destinations (dst, addresses, proto, port, flow).
   returned: when O(targets=true)

@@ -28,11 +28,12 @@ options:
   policy:
     description:
       - The Aerleon policy directory (the one that holds C(def/) and C(policies/)).
+      - Not given, the variable C(portmatrix_perimeter_policy); one of the two is needed.
     type: path
-    required: true
   report:
     description:
       - Also write the result to C(REPORT.json), C(REPORT.txt) and C(REPORT.html) (a self-contained page).
+      - Not given, the variable C(portmatrix_perimeter_report), if set.
     type: path
 extends_documentation_fragment:
   - portmatrix.xenserver.attributes.controller

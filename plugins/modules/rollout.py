@@ -32,13 +32,13 @@ options:
   canary:
     description:
       - How many hosts go first, alone in their batch (from different failure domains). V(0) for none.
+      - Not given, the variable C(portmatrix_rollout_canary), else V(1).
     type: int
-    default: 1
   staged:
     description:
       - V(false) puts every host in one batch (no canary, no waves).
+      - Not given, the variable C(portmatrix_rollout_staged), else V(true).
     type: bool
-    default: true
 extends_documentation_fragment:
   - portmatrix.xenserver.attributes.controller
 seealso:

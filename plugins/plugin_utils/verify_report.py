@@ -6,7 +6,8 @@
 tcp_targets(): the TCP destinations one source host must reach (what it connects to);
 tcp_results(): the connect results of every source host as reachability results
                (plugin_utils/report.py renders those);
-udp_lines():   the UDP flows, listed since they are not tried.
+udp_lines():   the UDP flows, listed since they are not tried;
+summary_lines(): what the playbook prints: the UDP flows, then the TCP results as a table.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -59,3 +60,13 @@ def udp_lines(targets_by_host):
     lines = ["  %s -> %s %s/udp" % (src, dst, ",".join(str(p) for p in sorted(found)))
              for (src, dst), found in sorted(ports.items())]
     return lines or ["  none"]
+
+
+def summary_lines(results, targets_by_host, html_path, render_text):
+    """The verify playbook's printout: the UDP flows (not tried), then the TCP flows as the
+    reachability table (render_text: plugin_utils/report.py's render_text, passed in so this
+    module stays free of the report's imports)."""
+    return (["UDP flows, not tried (most UDP services do not answer an empty datagram):"]
+            + udp_lines(targets_by_host)
+            + ["", "TCP flows, tried from each source host (HTML report: %s):" % html_path]
+            + render_text(results).splitlines())

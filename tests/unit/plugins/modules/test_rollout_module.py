@@ -51,3 +51,20 @@ def test_a_bad_value_outside_the_hosts_stops_nothing(run_tmp, inventory):
 def test_bad_arguments(run_tmp, inventory, args, message):
     with pytest.raises(AnsibleActionFail, match=message):
         make_action("rollout", args).run(task_vars=inventory.task_vars("a1"))
+
+
+def test_canary_and_staged_come_from_their_variables_when_not_given(run_tmp, inventory):
+    """The playbooks no longer template them into the task: -e portmatrix_rollout_canary=0 and
+    portmatrix_rollout_staged=false reach the rollout by themselves; the task's own value wins."""
+    no_canary = make_action("rollout", {}).run(
+        task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_rollout_canary="0"))
+    assert no_canary["waves"][0] != ["a1"] and no_canary["batches"][0] > 1
+    flat = make_action("rollout", {}).run(
+        task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_rollout_staged="false"))
+    assert flat["batches"] == [len(HOSTS)]
+    given = make_action("rollout", {"staged": True}).run(
+        task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_rollout_staged=False))
+    assert given["batches"] == [1, 4, 1]
+    bad = inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_rollout_canary="some")
+    with pytest.raises(AnsibleActionFail, match="portmatrix_rollout_canary"):
+        make_action("rollout", {}).run(task_vars=bad)

@@ -41,3 +41,12 @@ def test_tcp_results_from_the_registered_loops():
 def test_udp_lines_sorted_and_merged():
     assert verify_report.udp_lines({"pool-a1": FLOWS, "a": []}) == ["  pool-a1 -> filer 111,2049/udp"]
     assert verify_report.udp_lines({}) == ["  none"]
+
+
+def test_summary_lines_list_udp_then_the_tcp_table():
+    targets = {"pool-a1": [{"dst": "infra", "addresses": ["198.18.77.32"], "proto": "udp", "ports": [123],
+                            "flows": ["ntp"]}]}
+    lines = verify_report.summary_lines([], targets, "/tmp/v.html", lambda results: "table\nsummary line")
+    assert lines[0].startswith("UDP flows, not tried")
+    assert lines[-3:] == ["TCP flows, tried from each source host (HTML report: /tmp/v.html):", "table", "summary line"]
+    assert any("pool-a1" in line and "123" in line for line in lines[1:-3]), lines
