@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, verify_report
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, report, verify_report
 
 GROUPS = {
     "all": ["a1", "a2", "b1", "nas", "xc", "win", "lic"],
@@ -115,6 +115,8 @@ def test_verdicts_counts_and_only_failures_printed():
     assert any("open but not in the matrix" in line and "xc -> %s" % first_refused["dst"] in line for line in failures)
     assert any("closed but in the matrix" in line and first_open["flow"] in line for line in failures)
     assert "  FAILED b1: probe did not run on b1: Failed to connect to the host via ssh" in failures
+    page = report.render_html(done["results"], title="verify")  # unknown and not-tried results render too
+    assert page.startswith("<!DOCTYPE html>")
 
 
 @pytest.mark.parametrize("expect, observed, verdict", [
