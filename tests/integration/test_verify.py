@@ -36,15 +36,17 @@ def test_verify_probes_from_the_sources_and_never_logs_in_to_unmanaged_hosts(lab
     lab.reset()
     assert run_playbook("portmatrix.xenserver.site").returncode == 0
     info = lab.info()["hosts"]
-    # the filer, now marked unmanaged (a NAS appliance): reached from managed hosts, never logged in to
+    # the filer (a destination: a NAS appliance) and xencenter (a source of flows) now marked unmanaged:
+    # never logged in to; the flows to the filer are tried from managed hosts, none from xencenter
     # (a control path of its own: a login must not hide behind an SSH master of the site run)
     unmanaged = os.path.join(lab.state_dir, "verify-unmanaged.json")
     fresh = dict((host, {"ansible_control_path_dir": os.path.join(lab.state_dir, "cp-verify")}) for host in info)
-    fresh["filer"]["portmatrix_manage_firewall"] = False
+    for host in ("filer", "xencenter"):
+        fresh[host]["portmatrix_manage_firewall"] = False
     with open(unmanaged, "w") as handle:
         json.dump({"all": {"hosts": fresh}}, handle)
     report = os.path.join(lab.state_dir, "verify.html")
-    logins = dict((host, accepted_logins(lab, host)) for host in ("filer", "pool-b1"))
+    logins = dict((host, accepted_logins(lab, host)) for host in ("filer", "xencenter", "pool-b1"))
 
     done = run_playbook("portmatrix.xenserver.verify", "-e", "portmatrix_verify_report=%s" % report,
                         inventories=[unmanaged])
@@ -52,9 +54,10 @@ def test_verify_probes_from_the_sources_and_never_logs_in_to_unmanaged_hosts(lab
     counts = summary(done)
     assert counts["passed"] > 300 and counts["failed"] == 0 and counts["unknown"] == 0, counts
     assert counts["refused"] > 0 and counts["udp"] > 0 and counts["udp_open"] > 0, counts
-    assert counts["unmanaged"] == "filer"
-    assert "ok: [filer]" not in done.stdout and "skipping: [filer]" in done.stdout
-    assert accepted_logins(lab, "filer") == logins["filer"], "verify logged in to the unmanaged filer"
+    assert counts["unmanaged"] == "filer, xencenter"
+    for host in ("filer", "xencenter"):
+        assert "ok: [%s]" % host not in done.stdout and "skipping: [%s]" % host in done.stdout
+        assert accepted_logins(lab, host) == logins[host], "verify logged in to the unmanaged %s" % host
     assert accepted_logins(lab, "pool-b1") > logins["pool-b1"]  # the counter counts the probe's login
     assert "FAILED" not in done.stdout and "ok: [pool-a1] => (item" not in done.stdout  # no line per flow
     with open(report) as handle:
