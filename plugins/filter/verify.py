@@ -14,9 +14,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import verify_report as report
 
 
-def verify_report(host_vars, probes, html_path, not_contacted=None, register="__verify_probe"):
+def verify_report(host_vars, probes, html_path, not_contacted=None, hosts=None, register="__verify_probe"):
     if not isinstance(probes, dict):
         raise AnsibleFilterError("verify_report takes the probes of inventory_flows (targets: true)")
+    if hosts is not None:  # the play's hosts (--limit): the others were not asked to probe
+        probes = dict((h, items) for h, items in probes.items() if h in hosts)
     registered = {}
     for host in probes:
         found = host_vars[host].get(register) if host in host_vars else None

@@ -40,6 +40,8 @@ def test_verify_filter():
     value = verify_report(host_vars, probes, "/tmp/v.html", ["nas"])
     assert [r["match"] for r in value["results"]] == [True, False]  # c registered nothing: not tried
     assert value["counts"]["not_tried"] == 1 and "not contacted (unmanaged): nas" in value["lines"][0]
+    limited = verify_report(host_vars, probes, "/tmp/v.html", [], ["a", "b"])  # --limit a,b: c was not asked
+    assert [r["src"] for r in limited["results"]] == ["a"] and limited["counts"]["failed"] == 0
     with pytest.raises(AnsibleFilterError):
         verify_report(host_vars, ["a"], "/tmp/v.html")
 
