@@ -23,6 +23,7 @@ import ipaddress
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine
 
+REFUSED_PER_SOURCE = 32  # expected-refused destinations per source: a sample, spread over the sources
 NEVER_SAMPLED = frozenset([("tcp", 22)])  # SSH: the controllers' guard and admin access keep it open
 # What a probe saw, read as open or not (reachability_probe's observed values).
 SEEN_CLOSED = ("refused", "timeout")
@@ -78,7 +79,8 @@ def probes(estate, calls, dest_flows, targets):
     """{source host: [{dst, address, proto, port, expect, flow}]}: the matrix's flows from each
     contactable host (managed, not Windows) to every destination address of a family both hosts
     have, expected open; and per pair of managed hosts one port the destination restricts and
-    the source may not reach (TCP first, lowest port), expected refused.
+    the source may not reach (TCP first, lowest port), expected refused: to at most
+    REFUSED_PER_SOURCE destinations per source, spread so that every one is tried by some source.
 
     targets: inventory_flows' per-source flows ({src: [{dst, addresses, proto, ports, flows}]})."""
     sources = [h for h in sorted(estate.hosts) if estate.hosts[h].managed]
@@ -95,8 +97,8 @@ def probes(estate, calls, dest_flows, targets):
             restricted.setdefault(flow.dst, set()).update((flow.proto, p) for p in flow.ports)
     for dst in restricted:
         restricted[dst] -= _public(calls[dst]) | NEVER_SAMPLED
-    plan = collections.OrderedDict()
-    for src in sources:
+    plan, destinations = collections.OrderedDict(), sorted(restricted)
+    for position, src in enumerate(sources):
         src_families = set(_family(a.split("/")[0]) for a in estate.hosts[src].addresses)
         own = [a for a in estate.hosts[src].addresses if "/" not in a]
         items, seen, allowed = [], set(), {}
@@ -112,9 +114,7 @@ def probes(estate, calls, dest_flows, targets):
                         seen.add(key)
                         items.append({"dst": dst, "address": address, "proto": flow["proto"], "port": int(port),
                                       "expect": "open", "flow": ",".join(flow.get("flows") or [])})
-        for dst in sorted(restricted):
-            if dst == src:
-                continue
+        for dst in _sample([d for d in destinations if d != src], position):
             reachable = set(allowed.get(dst, ()))
             for networks, proto, ports in extra.get(dst, ()):
                 if _covers(networks, own):
@@ -129,6 +129,15 @@ def probes(estate, calls, dest_flows, targets):
         if items:
             plan[src] = items
     return plan
+
+
+def _sample(destinations, offset, limit=REFUSED_PER_SOURCE):
+    """At most limit destinations, each source starting elsewhere (offset) so that together the
+    sources reach every destination: bounded at any inventory size."""
+    if len(destinations) <= limit:
+        return destinations
+    start = (offset * limit) % len(destinations)
+    return (destinations[start:] + destinations[:start])[:limit]
 
 
 def verdict(expect, observed):

@@ -126,3 +126,11 @@ def test_verdicts_counts_and_only_failures_printed():
     ("refused", "not_tried", ("not_tried", False)), ("open", "error", ("error", False))])
 def test_verdict(expect, observed, verdict):
     assert verify_report.verdict(expect, observed) == verdict
+
+
+def test_the_refused_sample_is_bounded_and_still_covers_every_destination():
+    destinations = ["d%02d" % i for i in range(40)]
+    picked = [verify_report._sample(destinations, offset) for offset in range(5)]
+    assert all(len(p) == verify_report.REFUSED_PER_SOURCE for p in picked)
+    assert set(d for p in picked[:2] for d in p) == set(destinations)
+    assert verify_report._sample(destinations[:3], 7) == destinations[:3]
