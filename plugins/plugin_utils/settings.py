@@ -30,8 +30,8 @@ class SettingsError(ValueError):
 
 Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
 # kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
-# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows
-# and perimeter playbooks only, from the inventory or extra vars).
+# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows,
+# perimeter and verify playbooks only, from the inventory or extra vars).
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
