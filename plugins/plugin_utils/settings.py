@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import ipaddress
 import re
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix, platform
@@ -261,8 +262,31 @@ def _addresses(value, name):
     for item in items:
         if isinstance(item, (dict, list, tuple, bool)) or item is None or not str(item).strip():
             raise _Bad("must be a list of addresses, networks or names, got an item that is %s" % _type_name(item))
-        entries.append(str(item).strip())
+        entries.append(_address_text(str(item).strip()))
     return entries
+
+
+_NUMERIC_ADDRESS = re.compile(r"^[0-9.]+$|:")
+
+
+def _address_text(text):
+    """An entry that is written as an address or a network (a '/', all digits and dots, or a ':')
+    must be one: a name never looks like that, and a resolver would only say it does not resolve."""
+    if "/" not in text and not _NUMERIC_ADDRESS.search(text):
+        return text  # a name, resolved by the engine
+    address, _slash, prefix = text.partition("/")
+    try:
+        version = ipaddress.ip_address(u"%s" % address).version
+    except ValueError:
+        raise _Bad("%r is not an IPv4/IPv6 address%s" % (address, " (in %r)" % text if prefix else ""))
+    most = 32 if version == 4 else 128
+    if prefix.isdigit() and int(prefix) > most:
+        raise _Bad("%r: the prefix length of an IPv%d network is 0 to %d, not %s" % (text, version, most, prefix))
+    try:
+        ipaddress.ip_network(u"%s" % text, strict=False)
+    except ValueError:
+        raise _Bad("%r is not an IPv%d network (ADDRESS/PREFIX-LENGTH)" % (text, version))
+    return text
 
 
 def _features(value, name):
