@@ -65,6 +65,9 @@ def render(settings):
         "nightly drift run would undo it.", "",
         "A wrong value stops the play before any host is changed, with a message naming the host and the variable.",
         "Estate-wide variables must be the same on every host (put them in `group_vars/all`).", "",
+        "A list variable takes one item written alone too: `portmatrix_clustered_pools: pool_a` is",
+        "`[pool_a]`, `portmatrix_admin_sources: 192.0.2.0/24` is `[192.0.2.0/24]`. A string with commas",
+        "(`pool_a,pool_b`) is refused: write a YAML list (`[pool_a, pool_b]`).", "",
         "| variable | scope | default | description |", "|---|---|---|---|",
     ]
     for name, setting in settings.SETTINGS.items():

@@ -218,13 +218,21 @@ def _str(value, name):
 
 
 def _list(value, name, example):
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+    """Every list setting takes one item written alone too (pool_a is [pool_a]), as
+    portmatrix_addresses and portmatrix_groups always have; a string with commas is
+    refused rather than guessed at."""
+    if isinstance(value, str) and "," in value:
+        raise _Bad("is one string with commas (%r): write a YAML list, for example %s" % (value, example))
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, (list, tuple)):
         raise _Bad("must be a list, for example %s, got %s" % (example, _type_name(value)))
     return list(value)
 
 
 def _str_list(value, name):
-    items = _list(value, name, "[%s]" % (value if isinstance(value, str) and value else "prod1"))
+    items = _list(value, name, "[%s]" % (", ".join(n.strip() for n in value.split(","))
+                                         if isinstance(value, str) and value.strip() else "prod1, prod2"))
     for item in items:
         if isinstance(item, (dict, list, tuple, bool)) or item is None or not str(item).strip():
             raise _Bad("must be a list of names, got an item that is %s" % _type_name(item))
@@ -255,8 +263,6 @@ def _addresses(value, name):
     # One entry or a list of entries; resolved by the engine, which knows the host.
     if value is None:
         return None
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]
     items = _list(value, name, "[192.0.2.10, 2001:db8::10]")
     entries = []
     for item in items:
@@ -392,8 +398,7 @@ def _migration_pools(value, name):
                    "{poolB: [poolA]}, got %s" % _type_name(value))
     found = collections.OrderedDict()
     for pool, targets in value.items():
-        names = _str_list([targets] if isinstance(targets, (str, int)) and not isinstance(targets, bool)
-                          else targets, name)
+        names = _str_list(targets, name)
         if str(pool).strip() in names:
             raise _Bad("%s: a pool does not migrate to itself (same-pool 443 is always allowed)" % pool)
         found[_str(pool, name)] = sorted(set(names))
@@ -432,7 +437,7 @@ def _aerleon_zones(value, name):
     zones, seen = collections.OrderedDict(), {}
     for zone, components in value.items():
         zone = _str(zone, name)
-        components = _str_list([components] if isinstance(components, str) else components, name)
+        components = _str_list(components, name)
         for component in components:
             try:
                 matrix.check_component(component)

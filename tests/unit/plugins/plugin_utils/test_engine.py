@@ -121,12 +121,13 @@ def test_group_mapping_lists_and_typos():
 def test_every_problem_named_by_host_and_variable_at_once():
     hosts = dict(HOSTS)
     hosts["a3"] = {"portmatrix_addresses": "ghost.invalid", "portmatrix_pool": "pool_a"}
-    hosts["b1"] = {"ansible_host": "192.0.2.21", "portmatrix_clustered_pools": "pool_b"}
+    hosts["b1"] = {"ansible_host": "192.0.2.21", "portmatrix_clustered_pools": "pool_b, pool_c"}
     with pytest.raises(engine.EngineError) as err:
         estate(GROUPS, hosts)
     text = str(err.value)
     assert "a3: 'ghost.invalid' (from portmatrix_addresses) is neither" in text
-    assert "b1: portmatrix_clustered_pools must be a list, for example [pool_b], got the string 'pool_b'" in text
+    assert ("b1: portmatrix_clustered_pools is one string with commas ('pool_b, pool_c'): write a YAML list, "
+            "for example [pool_b, pool_c]") in text
 
 
 def test_estate_settings_must_agree():
@@ -139,7 +140,7 @@ def test_estate_settings_must_agree():
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("portmatrix_address_families", 4, "must be a list, for example [4], got the number 4"),
+    ("portmatrix_address_families", "4,6", "is one string with commas ('4,6'): write a YAML list, for example [4, 6]"),
     ("portmatrix_admin_sources", {"a": 1}, "must be a list, for example"),
     ("portmatrix_strict", "maybe", "must be true or false, got the string 'maybe'"),
     ("portmatrix_features", ["hа"], "unknown feature"),
