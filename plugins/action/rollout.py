@@ -18,8 +18,24 @@ ARGUMENT_SPEC = dict(
     canary=dict(type="int"),
     staged=dict(type="bool"),
 )
+
+
+def _whole_number(value):
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise ValueError("must be a whole number, 0 or more")
+    return int(str(value))
+
+
+def _true_or_false(value):
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise ValueError("must be true or false")
+
+
 # Options not given in the task come from these variables (-e portmatrix_rollout_canary=0), else the default.
-FROM_VARIABLES = (("canary", "portmatrix_rollout_canary", 1), ("staged", "portmatrix_rollout_staged", True))
+FROM_VARIABLES = (("canary", "portmatrix_rollout_canary", 1, _whole_number),
+                  ("staged", "portmatrix_rollout_staged", True, _true_or_false))
 
 
 class ActionModule(ActionBase):
@@ -27,7 +43,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        args = self._from_variables(self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1], task_vars)
+        try:
+            args = inventory.options_or_variables(self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1],
+                                                  FROM_VARIABLES, task_vars, self._templar.template)
+        except ValueError as exc:
+            raise AnsibleActionFail(str(exc))
         if args["canary"] < 0:
             raise AnsibleActionFail("canary must be a whole number, 0 or more (got %s)" % args["canary"])
         hosts = args["hosts"] or list(task_vars.get("ansible_play_hosts_all") or [])
@@ -41,17 +61,3 @@ class ActionModule(ActionBase):
             plan = {"order": list(hosts), "batches": [max(1, len(hosts))], "waves": [list(hosts)]}
         result.update(changed=False, ansible_facts={"portmatrix_rollout": plan}, **plan)
         return result
-
-    def _from_variables(self, args, task_vars):
-        """The options the task does not give, from their portmatrix_rollout_* variables or defaults."""
-        args = dict(args)
-        for option, variable, default in FROM_VARIABLES:
-            if args[option] is not None:
-                continue
-            value = inventory.pick(task_vars, (variable,), self._templar.template).get(variable, default)
-            try:
-                args[option] = int(str(value)) if option == "canary" else boolean(value, strict=True)
-            except (TypeError, ValueError):
-                raise AnsibleActionFail("%s must be %s, not %r" % (
-                    variable, "a whole number, 0 or more" if option == "canary" else "true or false", value))
-        return args

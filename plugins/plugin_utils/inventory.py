@@ -39,6 +39,26 @@ def pick(variables, names, template=None):
     return found
 
 
+def options_or_variables(args, table, variables, template=None):
+    """The task's options, each one it leaves out (None) taken from its variable, else its default.
+
+    table: (option, variable, default, check) rows; check(value) returns the value to use,
+    or raises ValueError/TypeError, and the ValueError raised names the variable (None: as is)."""
+    args = dict(args)
+    for option, variable, default, check in table:
+        if args.get(option) is not None:
+            continue
+        value = pick(variables, (variable,), template).get(variable, default)
+        if check is None or value is None:
+            args[option] = value
+            continue
+        try:
+            args[option] = check(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("%s %s, not %r" % (variable, exc, value))
+    return args
+
+
 def estate_to_data(estate):
     return {
         "hosts": [[h.name, list(h.components), h.pool, list(h.addresses), h.managed, h.windows]
