@@ -73,6 +73,12 @@ def render(settings):
     for name, setting in settings.SETTINGS.items():
         lines.append("| `%s` | %s | %s | %s |" % (name, setting.scope,
                                                  show(setting.default), text(setting.doc).replace("|", "\\|")))
+    lines += ["", "## Run variables", "",
+              "Read by the playbooks themselves (mostly given with `-e`). A `portmatrix_*` variable that is in",
+              "neither table gets a warning naming the closest known name: a misspelt variable is otherwise ignored.",
+              "", "| variable | description |", "|---|---|"]
+    for name, doc in settings.RUN_VARIABLES.items():
+        lines.append("| `%s` | %s |" % (name, text(doc).replace("|", "\\|")))
     lines += ["", "## Default group names", "", "| component | inventory group |", "|---|---|"]
     for component, group in settings.default_groups().items():
         lines.append("| `%s` | `%s` |" % (component, group))

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import difflib
 import ipaddress
 import re
 
@@ -176,6 +177,39 @@ RENAMED = collections.OrderedDict([
     ("license_server_admin_sources", "portmatrix_license_admin_sources"),
     ("infra_service_wlb", "portmatrix_features (add wlb on the WLB appliance)"),
 ])
+
+# Variables the playbooks read themselves (a run's switches, mostly given with -e): not checked
+# by the engine, listed so that a misspelt portmatrix_* variable can be told from them.
+RUN_VARIABLES = collections.OrderedDict([
+    ("portmatrix_site_hosts", "site, drift, remove: the hosts of the play (default all), like --limit."),
+    ("portmatrix_rollout_canary", "site, drift: how many hosts go first (default 1; 0: no canary)."),
+    ("portmatrix_rollout_staged", "site, drift: V(false) changes every host at once instead of in waves."),
+    ("portmatrix_max_fail_percentage", "site, drift: go on while at most this % of a wave failed (default 0)."),
+    ("portmatrix_enforce", "drift: V(true) corrects the drift instead of reporting it."),
+    ("portmatrix_drift_report", "drift: also write the report as JSON to this path."),
+    ("portmatrix_flows_dir", "flows: the directory of the flows files (default C(portmatrix-flows))."),
+    ("portmatrix_verify_timeout", "verify: seconds per probe (default 3)."),
+    ("portmatrix_verify_fail", "verify: V(false) only reports, without failing on a refused flow."),
+    ("portmatrix_verify_report", "verify: the HTML report's path (default C(portmatrix-verify.html))."),
+])
+# What the playbooks register or set (they are among a host's variables), and the test lab's own
+# host variables (lab/): known names too.
+RESULT_VARIABLES = ("portmatrix_firewall", "portmatrix_plan", "portmatrix_rollout", "portmatrix_drift")
+KNOWN_PREFIXES = ("portmatrix_lab_",)
+
+
+def unknown_variables(names):
+    """[(name, the closest known name or None)] for the portmatrix_* names no table knows."""
+    known = list(SETTINGS) + list(RUN_VARIABLES) + list(RESULT_VARIABLES)
+    found = []
+    for name in names:
+        if (name.startswith("portmatrix_") and name not in SETTINGS and name not in RUN_VARIABLES
+                and name not in RESULT_VARIABLES and not name.startswith(KNOWN_PREFIXES)):
+            # compared without the common prefix, which would make every name look close
+            close = difflib.get_close_matches(name[11:], [k[11:] for k in known], n=1, cutoff=0.75)
+            found.append((name, "portmatrix_" + close[0] if close else None))
+    return found
+
 
 ESTATE_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "estate")
 HOST_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "host")

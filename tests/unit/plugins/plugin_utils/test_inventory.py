@@ -134,3 +134,11 @@ def test_options_or_variables_names_the_variable_of_a_bad_value():
         inventory.options_or_variables({"canary": None}, (("canary", "portmatrix_rollout_canary", 1, whole),),
                                        {"portmatrix_rollout_canary": "two"})
     assert str(caught.value) == "portmatrix_rollout_canary must be a whole number, 0 or more, not 'two'"
+
+
+def test_compute_warns_once_of_a_misspelt_variable_naming_its_hosts():
+    hostvars = {h: dict(v, portmatrix_migration_pool={"p": ["q"]}) for h, v in HOSTVARS.items()}
+    data = inventory.compute(GROUPS, hostvars, None, {}, resolver)
+    warnings = [w for w in data["estate"]["warnings"] if "portmatrix_migration_pool " in w]
+    assert warnings == ["portmatrix_migration_pool (on a1, a2, nas) is not a variable of the collection and is "
+                        "ignored; did you mean portmatrix_migration_pools?"]

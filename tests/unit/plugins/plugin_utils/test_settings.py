@@ -117,3 +117,27 @@ def test_every_list_setting_takes_one_item_alone_and_refuses_commas(name):
     with pytest.raises(ValueError) as caught:
         settings.check(name, "%s,%s" % (item, item))
     assert "write a YAML list" in str(caught.value)
+
+
+def test_a_misspelt_variable_is_unknown_and_the_closest_name_is_given():
+    # Issue 18 item 11: portmatrix_migration_pool (no s) was silently ignored.
+    assert settings.unknown_variables(["portmatrix_migration_pool", "portmatrix_strict", "portmatrix_enforce",
+                                       "portmatrix_lab_ns", "portmatrix_plan", "portmatrix_colour", "other"]) == [
+        ("portmatrix_migration_pool", "portmatrix_migration_pools"), ("portmatrix_colour", None)]
+    assert settings.unknown_variables(["portmatrix_rollout_canaray"]) == [
+        ("portmatrix_rollout_canaray", "portmatrix_rollout_canary")]
+
+
+def test_every_portmatrix_variable_the_playbooks_and_roles_use_is_in_a_table():
+    import glob
+    import os
+    import re
+    root = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4)
+    used = set()
+    for path in glob.glob(os.path.join(root, "playbooks", "**", "*.yml"), recursive=True) + glob.glob(
+            os.path.join(root, "roles", "**", "*.yml"), recursive=True):
+        with open(path) as handle:
+            used.update(re.findall(r"\bportmatrix_[a-z0-9_]*[a-z0-9]\b", handle.read()))
+    used.discard("portmatrix_xenserver")  # the roles' handler topics ("portmatrix_xenserver : ...")
+    assert len(used) > 10
+    assert settings.unknown_variables(sorted(used)) == []
