@@ -139,6 +139,12 @@ def summary(call):
                                        "addresses", "settings", "args"))
 
 
+def failure_summary(summary):
+    """What a failed task's result keeps of summary(): which host it is, not its plan (the
+    module's arguments, a few KB that the failure's printout would repeat)."""
+    return dict((k, summary[k]) for k in ("manage", "components", "served", "roles", "pool") if k in summary)
+
+
 def missing_component(call, expect):
     if not expect or set(expect) & set(call["components"]):
         return None
