@@ -159,6 +159,8 @@ def missing_role(call, role):
         return None
     if role not in call["role_groups"]:
         return "role must be one of %s, not %r" % (", ".join(name for name, served in ROLES), role)
+    if set(dict(ROLES)[role]) & set(call.get("components") or []):
+        return None  # in the role's groups but a source only (an API client): skipped as not managed
     return ("%s is in none of the groups %s of the role portmatrix.xenserver.%s; add it to one, or map your "
             "group with portmatrix_groups" % (call.get("host") or "the host", ", ".join(call["role_groups"][role]),
                                               role))

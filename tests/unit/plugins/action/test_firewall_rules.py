@@ -205,3 +205,19 @@ def test_a_failure_says_what_failed_without_the_hosts_plan(run_tmp, inventory):
     applied = make_action(FIREWALL, {"from_inventory": True}, target=FakeTarget()).run(
         task_vars=inventory.task_vars("a1"))
     assert "args" in applied["portmatrix"] and "settings" in applied["portmatrix"]  # a success keeps the plan
+
+
+def test_a_source_only_host_in_the_roles_groups_is_skipped_not_failed(run_tmp):
+    # The role READMEs' example runs a role on every host of its groups: an API client serves nothing,
+    # and failed with "apiclient is in none of the groups api_clients, ..." although it was in it.
+    from action_harness import GROUPS, INVENTORY, Inventory
+    inventory = Inventory(dict(GROUPS, all=GROUPS["all"] + ["api"], api_clients=["api"]),
+                          dict(INVENTORY, api={"ansible_host": "198.18.5.52"}))
+    target = FakeTarget()
+    result = make_action(FIREWALL, {"from_inventory": True, "role": "infra_service"}, target=target).run(
+        task_vars=inventory.task_vars("api"))
+    assert not result.get("failed") and result["skipped"] is True, result
+    assert "serves no component of the matrix" in result["msg"] and target.calls == []
+    outside = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
+        task_vars=inventory.task_vars("api"))
+    assert outside["failed"] is True and "api is in none of the groups pool_hosts" in outside["msg"]
