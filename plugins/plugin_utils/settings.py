@@ -194,7 +194,8 @@ RUN_VARIABLES = collections.OrderedDict([
 ])
 # What the playbooks register or set (they are among a host's variables), and the test lab's own
 # host variables (lab/): known names too.
-RESULT_VARIABLES = ("portmatrix_firewall", "portmatrix_plan", "portmatrix_rollout", "portmatrix_drift")
+RESULT_VARIABLES = ("portmatrix_firewall", "portmatrix_plan", "portmatrix_rollout", "portmatrix_roles",
+                    "portmatrix_drift")
 KNOWN_PREFIXES = ("portmatrix_lab_",)
 
 
