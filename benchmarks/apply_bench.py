@@ -54,8 +54,8 @@ def namespaces():
 
 def free_prefix(taken, rng=random):
     """A prefix that no name in `taken` starts with."""
-    for _ in range(100):
-        prefix = "pmxb%s-" % "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3))
+    for _attempt in range(100):
+        prefix = "pmxb%s-" % "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _position in range(3))
         if not any(name.startswith(prefix) for name in taken):
             return prefix
     raise RuntimeError("no free benchmark prefix")

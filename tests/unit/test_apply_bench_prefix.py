@@ -26,7 +26,7 @@ def test_no_fixed_namespace_or_directory(bench):
 def test_each_run_takes_a_prefix_no_namespace_starts_with(bench):
     rng = random.Random(7)
     taken = ["pmxi-a1", "mi-ctl"]
-    found = set(bench.parse_args([], taken).prefix for _ in range(20))
+    found = set(bench.parse_args([], taken).prefix for _attempt in range(20))
     assert len(found) > 15 and all(bench.PREFIX_RE.match(p) for p in found)
     first = bench.free_prefix([], random.Random(7))
     assert bench.free_prefix([first + "a"], rng) != first  # a prefix in use is never taken

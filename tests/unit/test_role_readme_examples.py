@@ -35,7 +35,7 @@ def readme_examples():
 
 
 def test_every_role_readme_has_an_example():
-    assert sorted(set(role for role, _ in readme_examples())) == sorted(
+    assert sorted(set(role for role, _example in readme_examples())) == sorted(
         os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "roles", "*")))
 
 
