@@ -108,7 +108,7 @@ def engine_seconds(groups, hosts, clustered, repeat=3):
         # The per-pair files (their size grows with sources times destinations), into memory.
         managed = dict((h, c["manage"]) for h, c in calls.items())
         with inventory.gc_paused():
-            rows = flows_output.write_pairs(engine.pairs(estate, calls, flows), estate.hosts, managed,
+            rows = flows_output.write_pairs(engine.pair_groups(estate, calls, flows), estate.hosts, managed,
                                             io.StringIO(), io.StringIO(), io.StringIO())
         pairs_s = time.perf_counter() - started - engine_s
         if best is None or engine_s < best[0]:
