@@ -41,77 +41,6 @@ def counted(monkeypatch):
     return counts
 
 
-def in_worker(function):
-    """Run function() in a child process, as Ansible runs each host's task (nothing shared in memory)."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (the child)
-        os.close(read)
-        try:
-            outcome = repr(function())
-        except BaseException as exc:  # pylint: disable=broad-except
-            outcome = "ERROR %r" % exc
-        os.write(write, outcome.encode())
-        os._exit(0)
-    os.close(write)
-    chunks = []
-    while True:
-        chunk = os.read(read, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read)
-    os.waitpid(pid, 0)
-    return b"".join(chunks).decode()
-
-
-def site_check_run(inventory, hosts, counts, workers):
-    """The controller's part of `ansible-playbook portmatrix.xenserver.site --check`."""
-    results = []
-
-    def rollout():
-        result = make_action("rollout", {"canary": 1, "staged": True}).run(
-            task_vars=inventory.task_vars(hosts[0], play_hosts=hosts))
-        return result, dict(counts)
-
-    def host_tasks(host):
-        variables = inventory.task_vars(host, play_hosts=hosts)
-        plan = make_action("plan", {}).run(task_vars=variables)
-        firewall = make_action("firewall_rules", {"from_inventory": True}, check_mode=True,
-                               target=FakeTarget({"changed": False, "backend": "iptables"})).run(task_vars=variables)
-        return plan.get("failed"), firewall.get("failed"), firewall.get("skipped"), dict(counts)
-
-    run = in_worker if workers else (lambda f: f())
-    results.append(run(rollout))
-    for host in hosts:
-        results.append(run(lambda: host_tasks(host)))
-    return results
-
-
-def test_site_check_run_builds_the_estate_once_and_each_plan_once(run_tmp, inventory, counted):
-    hosts = ["a1", "a2", "b1", "nas", "lic", "xc"]
-    results = site_check_run(inventory, hosts, counted, workers=False)
-    assert all(r[0] is None and r[1] is None for r in results[1:]), results
-    assert counted["estate"] == 1
-    plans = dict((k[1:], n) for k, n in counted.items() if k[0] == "plan")
-    # one per managed host: a1, a2, b1 (pool_host), nas, lic; xc serves nothing (a source only)
-    assert plans == {("pool_host",): 3, ("nfs_filer",): 1, ("license_server", "ntp_server"): 1}
-
-
-def test_site_check_run_in_worker_processes_builds_the_estate_once(run_tmp, inventory, counted):
-    hosts = ["a1", "a2", "b1", "nas", "lic", "xc"]
-    results = site_check_run(inventory, hosts, counted, workers=True)
-    assert not any("ERROR" in r for r in results), results
-    # every worker starts from the parent's counts (0): only the first (the rollout task) built it
-    assert "'estate': 1" in results[0]
-    assert all("'estate'" not in r for r in results[1:]), results
-    assert len(stored_estates(run_tmp)) == 1
-
-
-def stored_estates(run_tmp):
-    return [n for n in os.listdir(str(run_tmp)) if n.startswith("portmatrix-estate-") and "." not in n]
-
-
 def at_once(functions):
     """Run each function in a child process of its own, all started together (as Ansible's forks
     start the first hosts of a play), and return what each returned."""
@@ -146,6 +75,51 @@ def at_once(functions):
         os.waitpid(pid, 0)
         results.append(b"".join(chunks).decode())
     return results
+
+
+def in_worker(function):
+    """Run function() in a child process, as Ansible runs each host's task (nothing shared in memory)."""
+    return at_once([function])[0]
+
+
+def site_check_run(inventory, hosts, counts, workers):
+    """The controller's part of `ansible-playbook portmatrix.xenserver.site --check`."""
+    results = []
+
+    def rollout():
+        result = make_action("rollout", {"canary": 1, "staged": True}).run(
+            task_vars=inventory.task_vars(hosts[0], play_hosts=hosts))
+        return result, dict(counts)
+
+    run = in_worker if workers else (lambda f: f())
+    results.append(run(rollout))
+    for host in hosts:
+        results.append(run(lambda: host_tasks(inventory, hosts, host, counts)[:3] + (dict(counts),)))
+    return results
+
+
+def test_site_check_run_builds_the_estate_once_and_each_plan_once(run_tmp, inventory, counted):
+    hosts = ["a1", "a2", "b1", "nas", "lic", "xc"]
+    results = site_check_run(inventory, hosts, counted, workers=False)
+    assert all(r[0] is None and r[1] is None for r in results[1:]), results
+    assert counted["estate"] == 1
+    plans = dict((k[1:], n) for k, n in counted.items() if k[0] == "plan")
+    # one per managed host: a1, a2, b1 (pool_host), nas, lic; xc serves nothing (a source only)
+    assert plans == {("pool_host",): 3, ("nfs_filer",): 1, ("license_server", "ntp_server"): 1}
+
+
+def test_site_check_run_in_worker_processes_builds_the_estate_once(run_tmp, inventory, counted):
+    hosts = ["a1", "a2", "b1", "nas", "lic", "xc"]
+    results = site_check_run(inventory, hosts, counted, workers=True)
+    assert not any("ERROR" in r for r in results), results
+    # every worker starts from the parent's counts (0): only the first (the rollout task) built it
+    assert "'estate': 1" in results[0]
+    assert all("'estate'" not in r for r in results[1:]), results
+    assert len(stored_estates(run_tmp)) == 1
+
+
+def stored_estates(run_tmp):
+    return [n for n in os.listdir(str(run_tmp)) if n.startswith("portmatrix-estate-") and "." not in n]
 
 
 def host_tasks(inventory, hosts, host, counts):
