@@ -241,8 +241,8 @@ def per_pair_files(the_estate, calls):
         src_text = spaced[p.src] if p.src else " ".join(p.addresses)
         ports, flows = " ".join(str(n) for n in p.ports), " ".join(p.flows)
         writer.writerow((p.src, p.src_component, src_text, p.dst, p.dst_component, spaced[p.dst], p.proto, ports, flows))
-        json_rows.append('\n[%s, %s, "%s", %s, %s]' % (json.dumps(p.src), json.dumps(p.dst), p.proto,
-                                                      json.dumps(list(p.ports)), json.dumps(list(p.flows))))
+        row = [json.dumps(p.src), json.dumps(p.dst), p.proto, json.dumps(list(p.ports)), json.dumps(list(p.flows))]
+        json_rows.append('\n[%s, %s, "%s", %s, %s]' % tuple(row))
         md_rows.append("| %s | %s | %s | %s |\n" % (p.src or src_text, p.proto, ports, flows))
     return csv_file.getvalue(), ",".join(json_rows), "".join(md_rows)
 
