@@ -84,11 +84,14 @@ def main():
     sys.path.insert(0, root)
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
     _AnsibleCollectionFinder(paths=[root])._install()
-    for size in [int(s) for s in options.sizes.split(",")]:
-        seconds, cpu, managed, counts = measure(size, options.harness)
-        print("%6d hosts: %.2f s, %.2f s of CPU (%.1f ms per host), %d managed; estate built %d time(s), "
-              "build_plan %d calls" % (size, seconds, cpu, 1000.0 * cpu / size, managed, counts["estate"],
-                                       counts["plan"]))
+    try:
+        for size in [int(s) for s in options.sizes.split(",")]:
+            seconds, cpu, managed, counts = measure(size, options.harness)
+            print("%6d hosts: %.2f s, %.2f s of CPU (%.1f ms per host), %d managed; estate built %d time(s), "
+                  "build_plan %d calls" % (size, seconds, cpu, 1000.0 * cpu / size, managed, counts["estate"],
+                                           counts["plan"]))
+    finally:
+        shutil.rmtree(root)  # the temporary collections tree (a symlink to the checkout inside)
 
 
 if __name__ == "__main__":
