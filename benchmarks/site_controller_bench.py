@@ -8,10 +8,10 @@ tests/unit/plugins/action), in one process with the run's local tmp directory, o
 inventories of controller_bench.py.  Counts the estate builds and planner.build_plan calls; the
 CPU time is the figure to compare on a shared machine.
 
-    python3 benchmarks/site_controller_bench.py [--sizes 100,1000] [--harness DIR]
+    python3 benchmarks/site_controller_bench.py [--sizes 100,1000] [--harness DIR] [--root DIR]
 
 Needs ansible-core; --harness is the directory of action_harness.py (default: this checkout's
-tests/unit/plugins/action).
+tests/unit/plugins/action); --root the checkout to measure (default: this one).
 """
 
 import argparse
@@ -78,16 +78,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000")
     parser.add_argument("--harness", default=os.path.join(ROOT, "tests", "unit", "plugins", "action"))
+    parser.add_argument("--root", default=ROOT)
     options = parser.parse_args()
-    root = controller_bench.collections_tree()
+    root = controller_bench.collections_tree(os.path.abspath(options.root))
     sys.path.insert(0, root)
     from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
     _AnsibleCollectionFinder(paths=[root])._install()
-    for size in [int(s) for s in options.sizes.split(",")]:
-        seconds, cpu, managed, counts = measure(size, options.harness)
-        print("%6d hosts: %.2f s, %.2f s of CPU (%.1f ms per host), %d managed; estate built %d time(s), "
-              "build_plan %d calls" % (size, seconds, cpu, 1000.0 * cpu / size, managed, counts["estate"],
-                                       counts["plan"]))
+    try:
+        for size in [int(s) for s in options.sizes.split(",")]:
+            seconds, cpu, managed, counts = measure(size, options.harness)
+            print("%6d hosts: %.2f s, %.2f s of CPU (%.1f ms per host), %d managed; estate built %d time(s), "
+                  "build_plan %d calls" % (size, seconds, cpu, 1000.0 * cpu / size, managed, counts["estate"],
+                                           counts["plan"]))
+    finally:
+        shutil.rmtree(root)  # the temporary collections tree (a symlink to the checkout inside)
 
 
 if __name__ == "__main__":

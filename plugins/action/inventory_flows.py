@@ -75,7 +75,7 @@ class ActionModule(ActionBase):
                 if os.path.exists(directory) and not os.path.isdir(directory):
                     result.update(failed=True, msg="%s exists and is not a directory" % directory)
                     return result
-                header = {"inventory": self._inventory_name(task_vars, extra),
+                header = {"inventory": self._inventory_name(task_vars, extra, data),
                           "generated": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
                           "warnings": warnings}
                 with inventory.gc_paused():
@@ -97,13 +97,15 @@ class ActionModule(ActionBase):
                     len(result["replaced"]) if "replaced" in result else "none", result.get("inventory", "-")))
 
     @staticmethod
-    def _inventory_name(task_vars, extra):
+    def _inventory_name(task_vars, extra, data):
         """portmatrix_inventory_name (the play's, else an inventory host's: the implicit localhost
-        does not see group_vars/all), else the inventory source's name (flows_output)."""
-        name = extra.get("portmatrix_inventory_name")
+        does not see group_vars/all), else the inventory source's name (flows_output).  The
+        estate's hosts were read with the estate (data); only the others are read here."""
+        name = extra.get("portmatrix_inventory_name") or data.get("inventory_name")
         if not name:
             hostvars = task_vars.get("hostvars") or {}
-            for host in (task_vars.get("groups") or {}).get("all") or []:
+            read = set(h[0] for h in data["estate"]["hosts"])
+            for host in [h for h in (task_vars.get("groups") or {}).get("all") or [] if h not in read]:
                 name = (hostvars.get(host) or {}).get("portmatrix_inventory_name")
                 if name:
                     break
@@ -134,7 +136,7 @@ class ActionModule(ActionBase):
                 open(paths["flows.json"] + ".tmp", "w") as json_file, \
                 open(paths["flows.md"] + ".tmp", "w") as md_file:
             managed = dict((h, c["manage"]) for h, c in calls.items())
-            count = flows_output.write_pairs(engine.pairs(estate, calls, dest_flows), estate.hosts, managed,
+            count = flows_output.write_pairs(engine.pair_groups(estate, calls, dest_flows), estate.hosts, managed,
                                              csv_file, json_file, md_file)
         dated = [("change-request.json", flows_output.merged_json),
                  ("change-request.csv", flows_output.merged_csv),

@@ -582,11 +582,16 @@ _Merged = collections.namedtuple("_Merged", ["first", "ports", "flow_ids", "purp
 # them (its sources, components), and the ports, flow ids and purposes of all of them.
 
 
-def pairs(estate, calls, dest_flows=None):
-    """Every (source host, destination host, protocol), ports and flows merged, destination by
-    destination (a generator: the flows playbook streams them into its per-pair files, whose
-    size grows with sources times destinations).  Flows into a destination that share their
-    source hosts are merged first, so each source host is visited once per set of sources."""
+PairGroup = collections.namedtuple("PairGroup", [
+    "dst", "dst_component", "src_component", "proto", "ports", "flows", "purpose", "sources", "addresses"])
+# The pairs into one destination that share their source hosts, protocol, ports and flows:
+# sources is the flows' shared tuple of source hosts (it may hold dst itself, which is no
+# pair), or () for an extra rule, whose source addresses are in `addresses`.
+
+
+def pair_groups(estate, calls, dest_flows=None):
+    """pairs() before the expansion to one entry per source host: each group once per
+    destination, so that a writer renders what the group's pairs share once."""
     by_dst = collections.OrderedDict()
     for f in dest_flows if dest_flows is not None else destination_flows(estate, calls):
         by_dst.setdefault(f.dst, []).append(f)
@@ -602,13 +607,24 @@ def pairs(estate, calls, dest_flows=None):
                 entry.flow_ids.append(f.flow)
                 entry.purposes.append(f.purpose)
         for f, ports, flow_ids, purposes in groups.values():
-            ports, flow_ids, purpose = tuple(sorted(ports)), tuple(flow_ids), "; ".join(purposes)
-            if _is_extra(f):
-                yield Pair("", "", dst, f.dst_component, f.proto, ports, flow_ids, purpose, f.sources[1:])
-                continue
-            for src in f.sources:
-                if src != dst:
-                    yield Pair(src, f.src_component, dst, f.dst_component, f.proto, ports, flow_ids, purpose, None)
+            extra = _is_extra(f)
+            yield PairGroup(dst, f.dst_component, "" if extra else f.src_component, f.proto, tuple(sorted(ports)),
+                            tuple(flow_ids), "; ".join(purposes), () if extra else f.sources,
+                            f.sources[1:] if extra else None)
+
+
+def pairs(estate, calls, dest_flows=None):
+    """Every (source host, destination host, protocol), ports and flows merged, destination by
+    destination (a generator: its size grows with sources times destinations).  Flows into a
+    destination that share their source hosts are merged first (pair_groups()), so each
+    source host is visited once per set of sources."""
+    for g in pair_groups(estate, calls, dest_flows):
+        if g.addresses is not None:
+            yield Pair("", "", g.dst, g.dst_component, g.proto, g.ports, g.flows, g.purpose, g.addresses)
+            continue
+        for src in g.sources:
+            if src != g.dst:
+                yield Pair(src, g.src_component, g.dst, g.dst_component, g.proto, g.ports, g.flows, g.purpose, None)
 
 
 def merged_flows(estate, calls, dest_flows=None, inventory_groups=None):

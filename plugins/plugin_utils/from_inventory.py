@@ -44,19 +44,26 @@ def play_settings(task_vars, template=None):
     return found
 
 
-def load(action, task_vars, hosts=None, refresh=False):
-    """The run's estate and every component host's checked call: the dict of
-    inventory.compute(), worked out once per ansible-playbook run (not per play) for every
-    action of the collection, whatever the number of plays, hosts and worker processes.
-    Its errors are those that stop a run over `hosts` (None: every host)."""
+def stored(action, task_vars, refresh=False):
+    """The run's estate and every component host's checked call (the dict of
+    inventory.compute()), worked out once per ansible-playbook run (not per play) for every
+    action of the collection, whatever the number of plays, hosts and worker processes: an
+    inventory.Stored, which reads what is asked of it."""
     groups = task_vars.get("groups") or {}
     extra = plain(play_settings(task_vars, action._templar.template))
-    key = [sorted((g, sorted(h)) for g, h in groups.items()), extra, bool(refresh) and action._task._uuid]
-    data, built_here = inventory.cached(
+    key = [inventory.groups_digest(groups), extra, bool(refresh) and action._task._uuid]
+    found, built_here = inventory.stored(
         C.DEFAULT_LOCAL_TMP, key, lambda: plain(inventory.compute(groups, task_vars["hostvars"], None, extra)))
-    if built_here and data["estate"]:
-        for warning in data["estate"]["warnings"]:
+    if built_here:
+        for warning in found.summary["warnings"]:
             display.warning("portmatrix.xenserver: %s" % warning)
+    return found
+
+
+def load(action, task_vars, hosts=None, refresh=False):
+    """The whole dict of inventory.compute() for this run (stored()), every host's call read.
+    Its errors are those that stop a run over `hosts` (None: every host)."""
+    data = stored(action, task_vars, refresh).data()
     return dict(data, errors=inventory.errors_for(data, hosts))
 
 
@@ -87,26 +94,27 @@ def host_call(action, task_vars, refresh=False):
     again only when this task sees other settings than the inventory (play or role vars)."""
     host = task_vars.get("inventory_hostname")
     play_hosts = list(task_vars.get("ansible_play_hosts_all") or [host])
-    data = load(action, task_vars, play_hosts, refresh)
-    if data["errors"]:
-        return None, failure(data["errors"])
+    run = stored(action, task_vars, refresh)  # the summary and this host's call are read, not every host's
+    errors = inventory.errors_for(run.summary, play_hosts)
+    if errors:
+        return None, failure(errors)
     own = plain(inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template))
     hostvars = task_vars["hostvars"]
     seen = plain(inventory.pick(hostvars[host], inventory.HOST_VARS)) if host in hostvars else None
-    call = data["calls"].get(host)
+    planned = call = run.call(host)
     if call is None or own != seen:  # only then the estate is read back (linear in hosts, per host)
-        call, problem = _own_call(inventory.estate_from_data(data["estate"]), host, own)
+        call, problem = _own_call(inventory.estate_from_data(run.estate()), host, own)
         if problem:
             return None, problem
-        if host in data["calls"] and data["calls"][host]["args"] != call["args"]:
+        if planned is not None and planned["args"] != call["args"]:
             differ = sorted(n for n in own if n in settings.SETTINGS and own[n] != (seen or {}).get(n))
             display.warning("portmatrix.xenserver: %s: %s set for this play only (play or role vars): the flows, "
                             "verify and drift playbooks read the inventory and will not see it; set it in the "
                             "inventory (group_vars, host_vars)" % (host, ", ".join(differ) or "a setting"))
     call = dict(call)
     call["roles"] = roles_of(call["served"])
-    call["role_groups"] = role_groups(data["estate"]["group_map"])
-    call["component_groups"] = dict(data["estate"]["group_map"])
+    call["role_groups"] = role_groups(run.summary["group_map"])
+    call["component_groups"] = dict(run.summary["group_map"])
     return call, None
 
 

@@ -5,10 +5,11 @@
 
 Every host's task runs in its own worker process, so a result kept in memory would be
 computed again by every host (quadratic in hosts).  The estate of a run is computed by
-the first worker that needs it, under a file lock, and written as JSON into the run's
-own temporary directory (Ansible's local tmp, removed when the run ends); the other
-workers, of this play and of the next ones, read it.  No Ansible imports: the callers
-pass mappings and paths.
+the first worker that needs it, under a file lock, and written as JSON files into the
+run's own temporary directory (Ansible's local tmp, removed when the run ends): a summary,
+the estate, and one file per host's call.  The other workers, of this play and of the next
+ones, read what they need of it (a host's task: the summary and its own call) without the
+lock.  No Ansible imports: the callers pass mappings and paths.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +23,7 @@ import gc
 import hashlib
 import json
 import os
+import shutil
 
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, settings
 
@@ -156,7 +158,10 @@ def _compute(groups, hostvars, play_hosts, extra, resolver):
         if host in hostvars)
     calls, host_errors = engine.plan_each(estate, settings_by_host)
     estate.warnings.extend(unknown_variable_warnings((host, host_vars(host)) for host in members))
-    return {"estate": estate_to_data(estate), "calls": calls, "estate_errors": [], "host_errors": host_errors}
+    # read here with the rest, so that the flows action need not read every host's vars again
+    named = [r["portmatrix_inventory_name"] for r in raw.values() if r.get("portmatrix_inventory_name")]
+    return {"estate": estate_to_data(estate), "calls": calls, "estate_errors": [], "host_errors": host_errors,
+            "inventory_name": named[0] if named else None}
 
 
 def unknown_variable_warnings(hosts_variables):
@@ -174,24 +179,116 @@ def unknown_variable_warnings(hosts_variables):
     return warnings
 
 
-def cached(directory, key_parts, build):
-    """build() once per key in this run, whatever the number of workers asking.
+SUMMARY_KEYS = ("estate_errors", "host_errors", "errors", "inventory_name")
 
-    Returns (data, built_here): built_here is True for the one worker that computed it
-    (it shows the warnings)."""
+
+class Stored(object):
+    """A run's estate (the dict of compute()) as stored by stored(): a directory with
+
+    - summary.json: what every task needs (the errors, the group map, the warnings);
+    - estate.json: the estate's hosts and indexes (read only by a task that plans again);
+    - hosts.json: the hosts that have a call, in order;
+    - calls/<sha1 of the host>.json: one host's call,
+
+    so that a host's task reads its own call (O(its peers)), not every host's (O(estate)).
+    Each part is read when asked, once; data: the whole dict, when this process built it."""
+
+    def __init__(self, path, data=None):
+        self.path, self._data, self._summary, self._estate = path, data, None, None
+
+    def _read(self, *names):
+        with open(os.path.join(self.path, *names)) as handle:
+            return json.load(handle)
+
+    @property
+    def summary(self):
+        if self._summary is None:
+            self._summary = summary_of(self._data) if self._data is not None else self._read("summary.json")
+        return self._summary
+
+    def estate(self):
+        """The estate's data (estate_to_data()), None when the estate has errors."""
+        if self._data is not None:
+            return self._data["estate"]
+        if self._estate is None and self.summary["group_map"] is not None:
+            self._estate = self._read("estate.json")
+        return self._estate
+
+    def call(self, host):
+        """The host's call, None when the estate planned none for it."""
+        if self._data is not None:
+            return self._data["calls"].get(host)
+        try:
+            return self._read("calls", call_file(host))
+        except FileNotFoundError:
+            return None
+
+    def data(self):
+        """The whole dict of compute() (every host's call: for the tasks that need the whole estate)."""
+        if self._data is None:
+            calls = collections.OrderedDict((h, self._read("calls", call_file(h))) for h in self._read("hosts.json"))
+            self._data = dict(((k, self.summary[k]) for k in SUMMARY_KEYS), estate=self.estate(), calls=calls)
+        return self._data
+
+
+def summary_of(data):
+    estate = data["estate"]
+    summary = dict((k, data.get(k)) for k in SUMMARY_KEYS)
+    summary.update(group_map=estate["group_map"] if estate else None, warnings=estate["warnings"] if estate else [])
+    return summary
+
+
+def call_file(host):
+    """A host's call file: the host name's digest (a name may hold any character)."""
+    return hashlib.sha1(host.encode("utf-8")).hexdigest() + ".json"
+
+
+def _write(path, data):
+    """data as a Stored directory at path, atomically: written beside it, then renamed into
+    place, so that a reader that finds the directory finds every file in it."""
+    tmp = path + ".tmp"
+    if os.path.exists(tmp):  # a build that was cut off
+        shutil.rmtree(tmp)
+    os.makedirs(os.path.join(tmp, "calls"))
+    # json.dumps: the C encoder (json.dump() encodes in Python, about 5 times slower)
+    parts = [("summary.json", summary_of(data)), ("hosts.json", list(data["calls"]))]
+    if data["estate"] is not None:
+        parts.append(("estate.json", data["estate"]))
+    parts.extend((os.path.join("calls", call_file(h)), c) for h, c in data["calls"].items())
+    for name, part in parts:
+        with open(os.path.join(tmp, name), "w") as handle:
+            handle.write(json.dumps(part))
+    os.rename(tmp, path)
+
+
+def groups_digest(groups):
+    """A digest of Ansible's groups (group -> host names), the inventory part of a run's key.
+    Every worker works it out: hashed as joined text (a third of json.dumps()'s cost at
+    5,000 hosts); NUL is in no group or host name."""
+    digest = hashlib.sha1()
+    for group in sorted(groups):
+        digest.update(("\0\0%s\0%s" % (group, "\0".join(sorted(groups[group] or ())))).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def stored(directory, key_parts, build):
+    """build() once per key in this run, whatever the number of workers asking, stored in
+    `directory` as a Stored.
+
+    Returns (Stored, built_here): built_here is True for the one worker that computed it (it
+    shows the warnings).  Once stored, a worker reads without the lock (the directory is
+    renamed into place complete); only the first workers of a run wait for the build."""
     digest = hashlib.sha1(json.dumps(key_parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:20]
-    path = os.path.join(directory, "portmatrix-estate-%s.json" % digest)
+    path = os.path.join(directory, "portmatrix-estate-%s" % digest)
+    if os.path.isdir(path):
+        return Stored(path), False
     with open(path + ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if os.path.exists(path):
-                with open(path) as handle:
-                    return json.load(handle), False
+            if os.path.isdir(path):
+                return Stored(path), False
             data = build()
-            tmp = path + ".tmp"
-            with open(tmp, "w") as handle:
-                json.dump(data, handle)
-            os.rename(tmp, path)
-            return data, True
+            _write(path, data)
+            return Stored(path, data), True
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -17,6 +17,7 @@ import pytest
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import inventory as inventory_utils
 
 from action_harness import FakeTarget, make_action
 
@@ -40,28 +41,45 @@ def counted(monkeypatch):
     return counts
 
 
+def at_once(functions):
+    """Run each function in a child process of its own, all started together (as Ansible's forks
+    start the first hosts of a play), and return what each returned."""
+    go_read, go_write = os.pipe()
+    children = []
+    for function in functions:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child)
+            os.close(read)
+            os.close(go_write)
+            os.read(go_read, 1)  # returns at the parent's close: every child starts now
+            try:
+                outcome = repr(function())
+            except BaseException as exc:  # pylint: disable=broad-except
+                outcome = "ERROR %r" % exc
+            os.write(write, outcome.encode())
+            os._exit(0)
+        os.close(write)
+        children.append((pid, read))
+    os.close(go_read)
+    os.close(go_write)
+    results = []
+    for pid, read in children:
+        chunks = []
+        while True:
+            chunk = os.read(read, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(read)
+        os.waitpid(pid, 0)
+        results.append(b"".join(chunks).decode())
+    return results
+
+
 def in_worker(function):
     """Run function() in a child process, as Ansible runs each host's task (nothing shared in memory)."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (the child)
-        os.close(read)
-        try:
-            outcome = repr(function())
-        except BaseException as exc:  # pylint: disable=broad-except
-            outcome = "ERROR %r" % exc
-        os.write(write, outcome.encode())
-        os._exit(0)
-    os.close(write)
-    chunks = []
-    while True:
-        chunk = os.read(read, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read)
-    os.waitpid(pid, 0)
-    return b"".join(chunks).decode()
+    return at_once([function])[0]
 
 
 def site_check_run(inventory, hosts, counts, workers):
@@ -73,17 +91,10 @@ def site_check_run(inventory, hosts, counts, workers):
             task_vars=inventory.task_vars(hosts[0], play_hosts=hosts))
         return result, dict(counts)
 
-    def host_tasks(host):
-        variables = inventory.task_vars(host, play_hosts=hosts)
-        plan = make_action("plan", {}).run(task_vars=variables)
-        firewall = make_action("firewall_rules", {"from_inventory": True}, check_mode=True,
-                               target=FakeTarget({"changed": False, "backend": "iptables"})).run(task_vars=variables)
-        return plan.get("failed"), firewall.get("failed"), firewall.get("skipped"), dict(counts)
-
     run = in_worker if workers else (lambda f: f())
     results.append(run(rollout))
     for host in hosts:
-        results.append(run(lambda: host_tasks(host)))
+        results.append(run(lambda: host_tasks(inventory, hosts, host, counts)[:3] + (dict(counts),)))
     return results
 
 
@@ -104,7 +115,45 @@ def test_site_check_run_in_worker_processes_builds_the_estate_once(run_tmp, inve
     # every worker starts from the parent's counts (0): only the first (the rollout task) built it
     assert "'estate': 1" in results[0]
     assert all("'estate'" not in r for r in results[1:]), results
-    assert len([n for n in os.listdir(str(run_tmp)) if n.endswith(".json")]) == 1
+    assert len(stored_estates(run_tmp)) == 1
+
+
+def stored_estates(run_tmp):
+    return [n for n in os.listdir(str(run_tmp)) if n.startswith("portmatrix-estate-") and "." not in n]
+
+
+def host_tasks(inventory, hosts, host, counts):
+    """One host's plan task and firewall_rules call in check mode (site.yml's second play)."""
+    variables = inventory.task_vars(host, play_hosts=hosts)
+    plan = make_action("plan", {}).run(task_vars=variables)
+    firewall = make_action("firewall_rules", {"from_inventory": True}, check_mode=True,
+                           target=FakeTarget({"changed": False, "backend": "iptables"})).run(task_vars=variables)
+    return plan.get("failed"), firewall.get("failed"), firewall.get("skipped"), counts.get("estate", 0)
+
+
+def test_workers_started_together_build_the_estate_once(run_tmp, inventory, counted):
+    hosts = ["a1", "a2", "b1", "nas", "lic", "xc"]
+    results = at_once([lambda h=h: host_tasks(inventory, hosts, h, counted) for h in hosts for _twice in (1, 2)])
+    assert all(r.startswith("(None, None, ") for r in results), results
+    # each worker says how many times it built the estate: one of the twelve did, once
+    assert sorted(r.rsplit(", ", 1)[1] for r in results) == ["0)"] * 11 + ["1)"]
+    assert len(stored_estates(run_tmp)) == 1
+
+
+def test_a_hosts_tasks_read_the_summary_and_their_own_call_only(run_tmp, inventory, counted):
+    hosts = ["a1", "a2", "b1", "nas", "lic", "xc"]
+    rollout = make_action("rollout", {"canary": 1, "staged": True}).run(task_vars=inventory.task_vars("a1", play_hosts=hosts))
+    assert not rollout.get("failed") and counted["estate"] == 1
+    path = os.path.join(str(run_tmp), stored_estates(run_tmp)[0])
+    keep = set(["summary.json", "calls", inventory_utils.call_file("a1")])
+    for top, _dirs, names in os.walk(path):
+        for name in names:
+            if name not in keep:
+                os.remove(os.path.join(top, name))
+    # the worker starts from the parent's count (1): it builds nothing more and fails nothing
+    assert in_worker(lambda: host_tasks(inventory, hosts, "a1", counted)) == "(None, None, None, 1)"
+    # the other hosts' calls are gone: their tasks cannot have read them without noticing
+    assert "FileNotFoundError" in in_worker(lambda: host_tasks(inventory, hosts, "a2", counted))
 
 
 def test_play_vars_of_another_play_get_their_own_call_not_a_new_estate(run_tmp, inventory, counted):

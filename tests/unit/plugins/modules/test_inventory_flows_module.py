@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import json
 import os
 
@@ -53,3 +54,34 @@ def test_dest_that_is_a_file_fails(run_tmp, inventory, tmp_path):
 def test_bad_argument(run_tmp, inventory):
     with pytest.raises(AnsibleActionFail, match="targets"):
         make_action("inventory_flows", {"targets": "some"}).run(task_vars=inventory.task_vars("localhost"))
+
+
+class CountedHostvars(dict):
+    """hostvars that count the reads of each host's variables (each costs a VariableManager call in Ansible)."""
+
+    def __init__(self, *args, **kwargs):
+        super(CountedHostvars, self).__init__(*args, **kwargs)
+        self.reads = collections.Counter()
+
+    def __getitem__(self, host):
+        self.reads[host] += 1
+        return dict.__getitem__(self, host)
+
+    def get(self, host, default=None):
+        return self[host] if host in self else default
+
+
+@pytest.mark.parametrize("named", ["a1", "ws", None])  # an estate host, a host in no component group, none
+def test_inventory_name_found_with_each_hosts_vars_read_once(run_tmp, inventory, tmp_path, named):
+    inventory.groups = dict(inventory.groups, all=inventory.groups["all"] + ["ws"], ungrouped=["ws"])
+    inventory.hostvars = CountedHostvars(inventory.hostvars, ws={"ansible_host": "198.18.5.99"})
+    if named:
+        inventory.hostvars[named]["portmatrix_inventory_name"] = "east"
+    inventory.hostvars.reads.clear()
+    variables = dict(inventory.task_vars("localhost"), ansible_inventory_sources=["/srv/inventories/west/hosts"])
+    result = make_action("inventory_flows", {"dest": str(tmp_path / "flows")}).run(task_vars=variables)
+    assert result["inventory"] == ("east" if named else "west")
+    # the estate's hosts once (the flows action read each again for the name); ws, outside the estate,
+    # is read again when no host of the estate names the inventory
+    estate = [h for h in inventory.groups["all"] if h != "ws"]
+    assert [inventory.hostvars.reads[h] for h in estate] == [1] * len(estate), inventory.hostvars.reads

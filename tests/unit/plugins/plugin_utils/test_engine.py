@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import csv
 import io
 import json
 
@@ -171,7 +172,7 @@ def pair_files(the_estate, calls):
     """engine.pairs() written as the flows playbook writes them; flows.json read back as rows."""
     csv_file, json_file, md_file = io.StringIO(), io.StringIO(), io.StringIO()
     managed = dict((h, c["manage"]) for h, c in calls.items())
-    count = flows_output.write_pairs(engine.pairs(the_estate, calls), the_estate.hosts, managed,
+    count = flows_output.write_pairs(engine.pair_groups(the_estate, calls), the_estate.hosts, managed,
                                      csv_file, json_file, md_file)
     data = json.loads(json_file.getvalue())
     hosts = data["hosts"]
@@ -223,6 +224,47 @@ def test_extra_rule_flows_carry_their_addresses():
     assert extra == [dict(extra[0], src="", src_addresses=["198.51.100.0/24"], ports=[10808, 10809])]
     merged = [m for m in engine.merged_flows(e, calls) if m["flows"] == ["extra:backup"]]
     assert merged[0]["source_group"] == "(extra rule backup)" and merged[0]["sources"] == ["198.51.100.0/24"]
+
+
+def per_pair_files(the_estate, calls):
+    """The per-pair files rendered the plain way, one engine.pairs() entry at a time (what
+    write_pairs() renders group by group)."""
+    csv_file, json_rows, md_rows = io.StringIO(), [], []
+    writer = csv.writer(csv_file, lineterminator="\n")
+    writer.writerow(flows_output.PAIR_COLUMNS)
+    current = None
+    for p in engine.pairs(the_estate, calls):
+        spaced = dict((h, " ".join(the_estate.hosts[h].addresses)) for h in (p.src, p.dst) if h)
+        if p.dst != current:
+            current = p.dst
+            md_rows.append("\n## To %s%s\n\n| source | protocol | ports | flows |\n|---|---|---|---|\n" % (
+                p.dst, "" if calls[p.dst]["manage"] else " (not managed by the collection)"))
+        src_text = spaced[p.src] if p.src else " ".join(p.addresses)
+        ports, flows = " ".join(str(n) for n in p.ports), " ".join(p.flows)
+        writer.writerow((p.src, p.src_component, src_text, p.dst, p.dst_component, spaced[p.dst], p.proto, ports, flows))
+        row = [json.dumps(p.src), json.dumps(p.dst), p.proto, json.dumps(list(p.ports)), json.dumps(list(p.flows))]
+        json_rows.append('\n[%s, %s, "%s", %s, %s]' % tuple(row))
+        md_rows.append("| %s | %s | %s | %s |\n" % (p.src or src_text, p.proto, ports, flows))
+    return csv_file.getvalue(), ",".join(json_rows), "".join(md_rows)
+
+
+def test_pair_files_say_row_for_row_what_the_pairs_say():
+    # a pool's flows list the destination among their sources, an extra rule has addresses for a source,
+    # and a name with a comma and a quote needs CSV quoting: write_pairs renders each group's share once
+    groups = dict(GROUPS, all=GROUPS["all"] + ['x,"c'], xencenters=["xc", "win", 'x,"c'])
+    hosts = dict(HOSTS, **{'x,"c': {"ansible_host": "192.0.2.52"}})
+    e = estate(groups, hosts, {"portmatrix_clustered_pools": ["pool_a"]})
+    calls = engine.plan_hosts(e, dict((h, {}) for h in ["a1", "a2", "a3", "b1", "nas", "xc", "dc"]))
+    calls.update(engine.plan_hosts(e, {"lic": {"portmatrix_extra_rules": [
+        {"name": "backup", "sources": ["198.51.100.0/24", "2001:db8:5::/64"], "ports": [10809]}]}}))
+    csv_file, json_file, md_file = io.StringIO(), io.StringIO(), io.StringIO()
+    managed = dict((h, c["manage"]) for h, c in calls.items())
+    count = flows_output.write_pairs(engine.pair_groups(e, calls), e.hosts, managed, csv_file, json_file, md_file)
+    want_csv, want_json, want_md = per_pair_files(e, calls)
+    assert count == len(list(engine.pairs(e, calls))) > 20
+    assert '"x,""c"' in csv_file.getvalue() and csv_file.getvalue() == want_csv
+    assert json_file.getvalue().startswith('{"pairs": [' + want_json + "\n]")
+    assert md_file.getvalue().split("extra rule.\n", 1)[1].split("\n## Hosts")[0] == want_md
 
 
 def test_linear_in_hosts():

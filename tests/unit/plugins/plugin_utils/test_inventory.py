@@ -7,9 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import gc
 import json
 import os
+import signal
+import time
 
 import pytest
 
@@ -84,7 +87,7 @@ def test_compute_checks_the_one_portmatrix_groups_value_once(monkeypatch):
     assert seen == [{"pool_host": "xen"}]  # not once per host, nor again in build_estate
 
 
-def test_cached_builds_once_per_key_across_processes(tmp_path):
+def test_stored_builds_once_per_key_across_processes(tmp_path):
     built = []
     marker = str(tmp_path / "built")
 
@@ -92,18 +95,84 @@ def test_cached_builds_once_per_key_across_processes(tmp_path):
         with open(marker, "a") as handle:
             handle.write("x")
         built.append(1)
-        return {"n": 1}
+        return inventory.compute(GROUPS, HOSTVARS, None, {}, resolver)
 
     pid = os.fork()
     if pid == 0:  # a worker of the same run
-        inventory.cached(str(tmp_path), ["k"], build)
+        inventory.stored(str(tmp_path), ["k"], build)
         os._exit(0)
     os.waitpid(pid, 0)
-    data, built_here = inventory.cached(str(tmp_path), ["k"], build)
-    assert data == {"n": 1} and built_here is False and built == []
+    found, built_here = inventory.stored(str(tmp_path), ["k"], build)
+    assert built_here is False and built == []
     with open(marker) as handle:
         assert handle.read() == "x"
-    assert inventory.cached(str(tmp_path), ["other"], build) == ({"n": 1}, True)
+    expected = json.loads(json.dumps(inventory.compute(GROUPS, HOSTVARS, None, {}, resolver)))
+    assert found.data() == expected and list(found.data()["calls"]) == list(expected["calls"])
+    again, built_here = inventory.stored(str(tmp_path), ["other"], build)
+    assert built_here is True and again.data() is not None and built == [1]
+
+
+def build_here(tmp_path, key="k", groups=None, hostvars=None):
+    found, built_here = inventory.stored(str(tmp_path), [key], lambda: json.loads(json.dumps(
+        inventory.compute(groups or GROUPS, hostvars or HOSTVARS, None, {}, resolver))))
+    assert built_here
+    return found.path
+
+
+def test_a_host_reads_the_summary_and_its_own_call_only(tmp_path):
+    path = build_here(tmp_path)
+    a1 = inventory.call_file("a1")
+    for top, _dirs, names in os.walk(path):  # every file but the summary and a1's call
+        for name in names:
+            if name not in ("summary.json", a1):
+                os.remove(os.path.join(top, name))
+    found, built_here = inventory.stored(str(tmp_path), ["k"], lambda: 1 / 0)  # never built again
+    assert built_here is False
+    assert found.call("a1")["host"] == "a1" and found.call("a1")["args"]["pool_peers"] == ["198.18.5.12"]
+    assert found.call("nas") is None and found.call("no-such-host") is None
+    assert found.summary["group_map"]["pool_host"] == ["pool_hosts"]
+    assert list(found.summary["host_errors"]) == ["a2"] and inventory.errors_for(found.summary, ["a1"]) == []
+
+
+def test_a_worker_reads_a_stored_estate_without_the_lock(tmp_path):
+    path = build_here(tmp_path)
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a worker building another estate would hold it
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child)
+            found, built_here = inventory.stored(str(tmp_path), ["k"], lambda: 1 / 0)
+            os._exit(0 if not built_here and found.call("a1") else 1)
+        for _attempt in range(100):  # bounded: 5 s
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError("the worker waited for the lock although the estate was stored")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_a_cut_off_build_is_never_read_and_is_written_again(tmp_path):
+    path = build_here(tmp_path)
+    os.rename(path, path + ".tmp")  # as a build cut off before its rename would leave it
+    with open(os.path.join(path + ".tmp", "summary.json"), "w") as handle:
+        handle.write("{")
+    found, built_here = inventory.stored(str(tmp_path), ["k"], lambda: json.loads(json.dumps(
+        inventory.compute(GROUPS, HOSTVARS, None, {}, resolver))))
+    assert built_here and found.path == path and not os.path.exists(path + ".tmp")
+    assert inventory.Stored(path).summary["host_errors"] and inventory.Stored(path).call("a1")["host"] == "a1"
+
+
+def test_an_estate_with_errors_is_stored_without_calls(tmp_path):
+    groups = dict(GROUPS, pool_hosts=["a1", "a2", "ghost"], all=GROUPS["all"] + ["ghost"])
+    hostvars = dict(HOSTVARS, ghost={"portmatrix_addresses": ["not-an-address!"]})
+    path = build_here(tmp_path, "bad", groups, hostvars)
+    found = inventory.Stored(path)
+    assert found.summary["estate_errors"] and found.summary["group_map"] is None and found.estate() is None
+    assert found.call("a1") is None and found.data()["calls"] == {}
+    assert inventory.errors_for(found.summary, ["a1"]) == found.summary["estate_errors"]
 
 
 def test_gc_paused_puts_the_collector_back():
