@@ -12,12 +12,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 from ansible import constants as C
 from ansible.utils.display import Display
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, inventory, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, inventory, plan_file, settings
 
 display = Display()
 
@@ -44,20 +45,84 @@ def play_settings(task_vars, template=None):
     return found
 
 
-def load(action, task_vars, hosts=None, refresh=False):
+def load(action, task_vars, hosts=None, refresh=False, apply_plan=True):
     """The run's estate and every component host's checked call: the dict of
     inventory.compute(), worked out once per ansible-playbook run (not per play) for every
     action of the collection, whatever the number of plays, hosts and worker processes.
-    Its errors are those that stop a run over `hosts` (None: every host)."""
+    Its errors are those that stop a run over `hosts` (None: every host).
+
+    Given a plan (portmatrix_plan_file, portmatrix_plan_data), the run applies it: its data
+    has the plan's estate and calls, and "plan"; the inventory is not read.  Without one, a
+    run whose inventory is part of the estate (plan_file.partial()) is stopped."""
+    given = given_plan(action, task_vars) if apply_plan else None
+    if given is not None:
+        return given
     groups = task_vars.get("groups") or {}
     extra = plain(play_settings(task_vars, action._templar.template))
     key = [sorted((g, sorted(h)) for g, h in groups.items()), extra, bool(refresh) and action._task._uuid]
     data, built_here = inventory.cached(
-        C.DEFAULT_LOCAL_TMP, key, lambda: plain(inventory.compute(groups, task_vars["hostvars"], None, extra)))
+        C.DEFAULT_LOCAL_TMP, key, lambda: _estate_of_run(groups, task_vars["hostvars"], extra))
     if built_here and data["estate"]:
         for warning in data["estate"]["warnings"]:
             display.warning("portmatrix.xenserver: %s" % warning)
-    return dict(data, errors=inventory.errors_for(data, hosts))
+    errors = inventory.errors_for(data, hosts)
+    if data["estate"]:
+        errors += plan_file.partial(task_vars, data["estate"]["pool_members"], data["pool_sizes"])
+    return dict(data, errors=errors)
+
+
+def _estate_of_run(groups, hostvars, extra):
+    """inventory.compute() over every host, with the pools' declared sizes and the digest of what
+    the hosts get (the one a plan of this inventory has)."""
+    data = plain(inventory.compute(groups, hostvars, None, extra))
+    if data["estate"]:
+        data["pool_sizes"] = dict((pool, [_count(hostvars[m].get("portmatrix_pool_size")) for m in members])
+                                  for pool, members in data["estate"]["pool_members"].items())
+        data["digest"] = plan_file.digest(plan_file.collection_version(), data["estate"], data["calls"])
+    return data
+
+
+def _count(value):
+    """A checked portmatrix_pool_size, None when unset or bad (a bad value is the host's own error)."""
+    try:
+        return None if value is None else settings.check("portmatrix_pool_size", plain(value))
+    except ValueError:
+        return None
+
+
+def given_plan(action, task_vars):
+    """load()'s data from the plan the run was given (portmatrix_plan_file, else portmatrix_plan_data);
+    None without one.  Each plan is read and checked once per run (inventory.cached)."""
+    path = task_vars.get(plan_file.PLAN_FILE)
+    given = task_vars.get(plan_file.PLAN_DATA)
+    path = action._templar.template(path) if path else None
+    if not path and not given:
+        return None
+    version = plan_file.collection_version()
+    try:
+        if path:
+            path = os.path.abspath(os.path.expanduser(str(path)))
+            try:
+                stat = os.stat(path)
+            except OSError as exc:
+                raise plan_file.PlanFileError("cannot read the plan file %s: %s" % (path, exc.strerror))
+            key = ["plan file", path, stat.st_mtime, stat.st_size, version]
+            data, built_here = inventory.cached(
+                C.DEFAULT_LOCAL_TMP, key, lambda: plan_file.as_data(plan_file.read(path, version)))
+        else:
+            key = ["plan data", given.get("digest") if hasattr(given, "get") else repr(type(given)), version]
+            data, built_here = inventory.cached(C.DEFAULT_LOCAL_TMP, key, lambda: plan_file.as_data(
+                plan_file.checked(plain(given), version, plan_file.PLAN_DATA)))
+    except plan_file.PlanFileError as exc:
+        return {"estate": None, "calls": {}, "errors": [Refusal(exc)]}
+    if built_here:
+        display.display("portmatrix.xenserver: applying the plan %s made %s (%d hosts)" % (
+            data["digest"], data["plan"]["created"], len(data["plan"]["inventory_hosts"])))
+    return data
+
+
+class Refusal(str):
+    """A given plan that may not be applied (failure() says so instead of 'cannot be planned')."""
 
 
 def failure(messages):
@@ -79,7 +144,9 @@ def failure(messages):
             lines.append("%s and %d more hosts: %s" % (", ".join(hosts[:3]), len(hosts) - 3, rest))
         else:
             lines.append("%s: %s" % (", ".join(hosts), rest) if hosts else rest)
-    return "portmatrix.xenserver: the inventory cannot be planned; nothing was changed:\n  - " + "\n  - ".join(lines)
+    what = "the given plan cannot be applied" if any(isinstance(m, Refusal) for m in messages) else \
+        "the inventory cannot be planned"
+    return "portmatrix.xenserver: %s; nothing was changed:\n  - " % what + "\n  - ".join(lines)
 
 
 def host_call(action, task_vars, refresh=False):
@@ -90,6 +157,8 @@ def host_call(action, task_vars, refresh=False):
     data = load(action, task_vars, play_hosts, refresh)
     if data["errors"]:
         return None, failure(data["errors"])
+    if "plan" in data:
+        return _planned_call(action, task_vars, data, host)
     own = plain(inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template))
     hostvars = task_vars["hostvars"]
     seen = plain(inventory.pick(hostvars[host], inventory.HOST_VARS)) if host in hostvars else None
@@ -103,11 +172,31 @@ def host_call(action, task_vars, refresh=False):
             display.warning("portmatrix.xenserver: %s: %s set for this play only (play or role vars): the flows, "
                             "verify and drift playbooks read the inventory and will not see it; set it in the "
                             "inventory (group_vars, host_vars)" % (host, ", ".join(differ) or "a setting"))
+    return _with_roles(call, data), None
+
+
+def _with_roles(call, data):
     call = dict(call)
     call["roles"] = roles_of(call["served"])
     call["role_groups"] = role_groups(data["estate"]["group_map"])
     call["component_groups"] = dict(data["estate"]["group_map"])
-    return call, None
+    call["plan_digest"] = data.get("digest")
+    return call
+
+
+def _planned_call(action, task_vars, data, host):
+    """The host's call from the given plan: as planned for a component host; a host of the plan's
+    inventory in no component group gets what the engine gives it (not managed)."""
+    call = data["calls"].get(host)
+    if call is None:
+        problem = plan_file.covers(data["plan"], host)
+        if problem:
+            return None, failure([Refusal(problem)])
+        own = plain(inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template))
+        call, problem = _own_call(inventory.estate_from_data(data["estate"]), host, own)
+        if problem:
+            return None, problem
+    return _with_roles(call, data), None
 
 
 def _own_call(estate, host, own):
