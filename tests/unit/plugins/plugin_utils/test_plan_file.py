@@ -98,6 +98,7 @@ def test_not_a_plan_at_all_is_refused():
 
 
 def test_covers_the_plans_hosts_only(plan):
+    plan = plan_file.as_data(plan)["plan"]  # what a run keeps of a given plan
     assert plan_file.covers(plan, "a1") is None
     assert plan_file.covers(plan, "ws") is None  # in the inventory, in no component group: not managed
     assert "new1 is not in the plan" in plan_file.covers(plan, "new1")
