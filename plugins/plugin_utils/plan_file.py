@@ -138,9 +138,9 @@ def covers(plan, host):
 
 def as_data(plan):
     """The plan as from_inventory.load()'s data: the run applies it instead of reading the inventory."""
+    kept = dict((k, plan[k]) for k in ("created", "digest", "inventory_hosts"))
     return {"estate": plan["estate"], "calls": plan["calls"], "estate_errors": [], "host_errors": {},
-            "errors": [], "digest": plan["digest"], "plan": {"created": plan["created"], "digest": plan["digest"],
-                                                              "inventory_hosts": plan["inventory_hosts"]}}
+            "errors": [], "digest": plan["digest"], "plan": kept}
 
 
 # ---- a run over part of the estate, without a plan ---------------------------------------------

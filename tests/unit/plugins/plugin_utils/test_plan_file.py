@@ -30,8 +30,8 @@ def resolver(name):
     return []
 
 
-def data_of(groups=GROUPS, hostvars=HOSTVARS):
-    return json.loads(json.dumps(inventory.compute(groups, hostvars, None, {}, resolver)))
+def data_of(groups=None, hostvars=None):
+    return json.loads(json.dumps(inventory.compute(groups or GROUPS, hostvars or HOSTVARS, None, {}, resolver)))
 
 
 def sliced(hosts):
@@ -47,8 +47,8 @@ def plan():
 def test_the_plan_holds_every_call_the_estate_digest_version_and_time(plan):
     assert sorted(plan["calls"]) == ["a1", "a2", "b1", "nas"]
     assert plan["inventory_hosts"] == ["a1", "a2", "b1", "nas", "ws"]
-    assert (plan["version"], plan["created"], plan["collection"]) == ("1.2.3", "1970-01-01T00:00:00Z",
-                                                                     "portmatrix.xenserver")
+    assert (plan["version"], plan["created"]) == ("1.2.3", "1970-01-01T00:00:00Z")
+    assert plan["collection"] == "portmatrix.xenserver"
     assert plan["digest"].startswith("sha256:") and len(plan["digest"]) == 7 + 64
     assert plan_file.checked(json.loads(json.dumps(plan)), "1.2.3") == plan
 
