@@ -78,7 +78,8 @@ def _estate_of_run(groups, hostvars, extra):
     if data["estate"]:
         data["pool_sizes"] = dict((pool, [_count(hostvars[m].get("portmatrix_pool_size")) for m in members])
                                   for pool, members in data["estate"]["pool_members"].items())
-        data["digest"] = plan_file.digest(plan_file.collection_version(), data["estate"], data["calls"])
+        data["digest"] = plan_file.digest(plan_file.collection_version(), data["estate"], data["calls"],
+                                          groups.get("all") or [])
     return data
 
 

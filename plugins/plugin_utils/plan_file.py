@@ -58,11 +58,11 @@ def collection_version(root=ROOT):
     return "unknown"
 
 
-def digest(version, estate, calls):
+def digest(version, estate, calls, inventory_hosts):
     """What the hosts get, made from the whole estate by this version: the same inventory gives the
     same digest, whenever it is computed (a run without a plan records the one a plan would have)."""
-    text = json.dumps({"version": version, "estate": dict(estate, warnings=[]), "calls": calls},
-                      sort_keys=True, separators=(",", ":"))
+    text = json.dumps({"version": version, "estate": dict(estate, warnings=[]), "calls": calls,
+                       "inventory_hosts": sorted(inventory_hosts)}, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -75,7 +75,7 @@ def make(data, inventory_hosts, version, now=None):
         "collection": COLLECTION,
         "version": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if now is None else now)),
-        "digest": digest(version, data["estate"], data["calls"]),
+        "digest": digest(version, data["estate"], data["calls"], inventory_hosts),
         "inventory_hosts": sorted(inventory_hosts),
         "estate": data["estate"],
         "calls": data["calls"],
@@ -99,7 +99,7 @@ def checked(plan, version, origin="the plan"):
     if not all(k in plan["estate"] for k in ("hosts", "group_map", "pool_members", "by_component")):
         raise PlanFileError("%s is malformed (its estate lacks hosts, group_map, pool_members or by_component)"
                             % origin)
-    if digest(version, plan["estate"], plan["calls"]) != plan["digest"]:
+    if digest(version, plan["estate"], plan["calls"], plan["inventory_hosts"]) != plan["digest"]:
         raise PlanFileError("%s is malformed: its calls do not match its digest %s (edited after it was made?)"
                             % (origin, plan["digest"]))
     return plan

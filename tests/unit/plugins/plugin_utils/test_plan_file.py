@@ -81,6 +81,7 @@ def test_a_plan_of_another_version_is_refused(plan):
     (lambda p: p.update(calls=[]), "wrong type"),
     (lambda p: p["estate"].pop("pool_members"), "its estate lacks"),
     (lambda p: p["calls"]["a1"]["args"]["pool_peers"].append("198.18.9.9"), "do not match its digest"),
+    (lambda p: p["inventory_hosts"].append("a9"), "do not match its digest"),
     (lambda p: p.update(format=2), "has format 2"),
     (lambda p: p.update(collection="other.thing"), "is not a plan of portmatrix.xenserver"),
 ])
