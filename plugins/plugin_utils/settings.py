@@ -30,8 +30,8 @@ class SettingsError(ValueError):
 
 Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
 # kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
-# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows
-# and perimeter playbooks only, from the inventory or extra vars).
+# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows,
+# perimeter and verify playbooks only, from the inventory or extra vars).
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
@@ -89,7 +89,8 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "families are left out of its rules."),
     Setting("portmatrix_manage_firewall", "bool", True, "host",
             "V(false) makes the host a peer only: its addresses are used by the others, its firewall and files "
-            "are left alone and it is never contacted (NAS appliances). Windows hosts are never managed."),
+            "are left alone and it is never logged in to (NAS appliances; the verify playbook only tries the "
+            "matrix's flows to it, from managed hosts). Windows hosts are never managed."),
     Setting("portmatrix_firewall_backend", "backend", "auto", "host",
             "The firewall_rules backend: V(auto), V(iptables), V(firewalld) or V(nftables)."),
     Setting("portmatrix_firewall_persist", "bool", True, "host",
@@ -161,6 +162,15 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "against the flows of the inventory."),
     Setting("portmatrix_perimeter_report", "str", None, "playbook",
             "The perimeter playbook: also write its result to this path plus C(.json), C(.txt) and C(.html)."),
+    Setting("portmatrix_verify_timeout", "seconds", 2, "playbook",
+            "The verify playbook: seconds each connection attempt may take (a UDP probe is sent again at half)."),
+    Setting("portmatrix_verify_deadline", "seconds", 30, "playbook",
+            "The verify playbook: seconds all the attempts of one source host may take together; what is not tried "
+            "by then fails as C(not tried)."),
+    Setting("portmatrix_verify_fail", "bool", True, "playbook",
+            "The verify playbook: fail when a flow is not as the matrix says; V(false) only reports."),
+    Setting("portmatrix_verify_report", "str", "portmatrix-verify.html", "playbook",
+            "The verify playbook: the HTML report's path, relative to where C(ansible-playbook) runs."),
     Setting("portmatrix_plan_file", "str", None, "playbook",
             "The plan playbook: the JSON file it writes the estate's plan to (every host's firewall, the estate's "
             "digest, the collection version, the time). The site, drift and remove playbooks: apply this plan "
