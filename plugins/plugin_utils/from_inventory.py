@@ -67,7 +67,7 @@ def load(action, task_vars, hosts=None, refresh=False, apply_plan=True):
             display.warning("portmatrix.xenserver: %s" % warning)
     errors = inventory.errors_for(data, hosts)
     if data["estate"]:
-        errors += plan_file.partial(task_vars, data["estate"]["pool_members"], data["pool_sizes"])
+        errors += plan_file.partial(task_vars, data["estate"]["pool_members"], data.get("pool_sizes") or {})
     return dict(data, errors=errors)
 
 
