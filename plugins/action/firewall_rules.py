@@ -77,7 +77,7 @@ class ActionModule(ActionBase):
                 result.update(changed=False, skipped=True, skip_reason="not managed: %s" % why,
                               msg="%s is not managed by portmatrix.xenserver: %s" % (host, why))
                 return result
-            module_args = dict(call["args"])
+            module_args = dict(call["args"], plan_digest=call.get("plan_digest"))
             module_args.update(args)  # what the task says overrides what the engine computed
         else:
             module_args = args

@@ -256,6 +256,14 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  plan_digest:
+    description:
+      - The digest of the plan this call comes from (the action plugin passes it with O(from_inventory=true)).
+        Once the change is in place for good (applied, nothing to change, or confirmed) it is recorded on the
+        host in C(/etc/portmatrix/plan-digest); O(state=absent) removes it; check mode only reads it. The drift
+        playbook shows it.
+    type: str
+    version_added: 0.2.0
   persist:
     description:
       - Make the rules survive a reboot. With iptables the owned chains and jumps are merged into the saved
@@ -341,6 +349,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+plan_digest:
+  description:
+    - The digest of the plan the host's firewall was last set from (C(/etc/portmatrix/plan-digest), null when
+      none is recorded) after this run, the one this call was given, and why it could not be recorded.
+  returned: always, but not when confirming
+  type: dict
+  sample: {"recorded": "sha256:28b0...", "given": "sha256:28b0...", "error": null}
 backend:
   description: The backend used.
   returned: always
@@ -440,6 +455,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import backend_choice, confirm, matrix, planner, platform, restore
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import plan_record
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.firewalld import FirewalldBackend, expected_reasons
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.iptables import IptablesBackend, IptablesError
 from ansible_collections.portmatrix.xenserver.plugins.module_utils.nftables import NftablesBackend, Ruleset
@@ -477,6 +493,7 @@ ARGUMENT_SPEC = dict(
     backend=dict(type="str", choices=list(backend_choice.BACKENDS), default="auto"),
     state=dict(type="str", choices=["present", "absent"], default="present"),
     persist=dict(type="bool", default=True),
+    plan_digest=dict(type="str"),
 )
 # The ports the matrix lets a site choose (cluster daemon, license vendor daemon): one argument
 # each, from the one definition in module_utils/matrix.py that the controller reads too.
@@ -540,11 +557,26 @@ def confirm_change(module, run, plan, params, token):
                 time.strftime("%H:%M:%S", time.localtime(done["rolled_back_at"])), done["timeout"],
                 "; the rollback reported errors: %s" % "; ".join(done["errors"]) if done["errors"] else ""),
                 rolled_back=True, rollback=done, changed=True)
+        record_plan(params, False)
         if not params["persist"] or params["backend"] == "firewalld":
             module.exit_json(changed=True, confirmed=True, persisted=False)
         backend = choose_backend(module, run, params["state"], params["persist"])
         backend.validate(module.get_bin_path)
         module.exit_json(**Transaction(backend, plan, persist=True).confirmed(settled["steps"]))
+
+
+def record_plan(params, check_mode, result=None):
+    """Keep the digest of the plan the firewall is set from (plan_record.py): written once the
+    change is in place for good, removed with the rules; in check mode only read."""
+    error = None
+    try:
+        if not check_mode and params["state"] == "absent":
+            plan_record.remove()
+        elif not check_mode and params["plan_digest"] and not (result or {}).get("confirm"):
+            plan_record.write(params["plan_digest"])
+    except (IOError, OSError) as exc:  # the rules are in place: say so, do not fail the change
+        error = "could not record the plan digest in %s: %s" % (plan_record.RECORD, exc)
+    return {"recorded": plan_record.read(), "given": params["plan_digest"], "error": error}
 
 
 def check_platform(module, params):
@@ -614,6 +646,7 @@ def main():
     except RuntimeError as exc:  # the backends' and the transaction's errors, a lock not obtained
         module.fail_json(msg=str(exc))
 
+    result["plan_digest"] = record_plan(params, module.check_mode, result)
     diff = result.pop("diff")
     result["rules_added"] = dict((str(k), v) for k, v in result["rules_added"].items())
     result["rules_removed"] = dict((str(k), v) for k, v in result["rules_removed"].items())

@@ -29,6 +29,19 @@ options:
         C(portmatrix_addresses)).
     type: bool
     default: false
+  estate:
+    description:
+      - Work out the plan of every host of the inventory instead of this host's call (run it once, on the
+        controller), as the C(portmatrix.xenserver.plan) playbook does. A plan given to the run
+        (C(portmatrix_plan_file), C(portmatrix_plan_data)) is not read.
+    type: bool
+    default: false
+    version_added: 0.2.0
+  path:
+    description:
+      - With O(estate=true), also write the plan as JSON to this file.
+    type: path
+    version_added: 0.2.0
 extends_documentation_fragment:
   - portmatrix.xenserver.attributes.controller
 seealso:
@@ -81,9 +94,22 @@ portmatrix:
     args:
       description: The arguments firewall_rules gets for this host.
       type: dict
+plan:
+  description: With O(estate=true), the plan (format 1) - C(calls) (every component host's call), C(estate),
+    C(inventory_hosts), C(digest), C(collection), C(version) and C(created) (UTC).
+  returned: success and estate=true
+  type: dict
+digest:
+  description: With O(estate=true), the plan's digest (C(sha256:...)).
+  returned: success and estate=true
+  type: str
+path:
+  description: With O(estate=true), where the plan was written (null when nowhere).
+  returned: success and estate=true
+  type: str
 run:
   description: The run's identifier (the drift report tells this run's results from older ones).
-  returned: success
+  returned: success and estate=false
   type: str
 ansible_facts:
   description: The fact C(portmatrix_roles), the roles the site and drift playbooks include on this host

@@ -86,7 +86,7 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     plan, result = _mapping(plan), _mapping(result)
     row = {"host": host, "status": NO_RESULT, "backend": "-", "cause": "", "missing": [], "extra": [],
            "saved_missing": [], "saved_extra": [], "hints": [], "shadowing": [],
-           "drift": False, "unsaved": False, "failed": True}
+           "drift": False, "unsaved": False, "failed": True, "plan_digest": None, "plan_current": None}
     facts = _mapping(plan.get("portmatrix"))
     if not facts:
         row["cause"] = _text(plan.get("msg") or "unreachable or failed before its plan was worked out")
@@ -107,6 +107,7 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     row.update(backend=result.get("backend") or "-", missing=missing, extra=extra, saved_missing=saved_missing,
                saved_extra=saved_extra, drift=running or unsaved, unsaved=unsaved, failed=bool(result.get("failed")),
                hints=list(result.get("hints") or []), shadowing=shadowing)
+    row.update(plan_of(result))
     if row["failed"]:
         row.update(status=FAILED, cause=_text(result.get("msg") or "failed"))
     elif running or unsaved:
@@ -118,6 +119,14 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     else:
         row["status"] = OK
     return row
+
+
+def plan_of(result):
+    """The digest of the plan the host was last set from (/etc/portmatrix/plan-digest, null when none
+    is recorded) and whether it is the plan of this run (null when the run had no digest)."""
+    digests = _mapping(result.get("plan_digest"))
+    recorded, given = digests.get("recorded"), digests.get("given")
+    return {"plan_digest": recorded, "plan_current": (recorded == given) if given else None}
 
 
 def _cause(missing, extra, saved_missing, saved_extra, unsaved):
@@ -200,6 +209,8 @@ def table_lines(report):
             len(row["extra"]) + len(row["saved_extra"]), row["cause"])).rstrip())
         lines.extend("    hint: %s" % line for line in row.get("hints") or [])
         lines.extend("    shadowing: %s" % line for line in row.get("shadowing") or [])
+        if row.get("plan_current") is False:
+            lines.append("    plan: last set from %s, not from this run's plan" % (row.get("plan_digest") or "no plan"))
         for sign, key in (("+", "missing"), ("-", "extra"), ("+", "saved_missing"), ("-", "saved_extra")):
             for line in row[key]:
                 lines.append("    %s %-14s %s" % (sign, _label(line), line["line"]))

@@ -12,12 +12,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 from ansible import constants as C
 from ansible.utils.display import Display
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, inventory, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, inventory, plan_file, settings
 
 display = Display()
 
@@ -44,27 +45,101 @@ def play_settings(task_vars, template=None):
     return found
 
 
-def stored(action, task_vars, refresh=False):
+def stored(action, task_vars, refresh=False, apply_plan=True):
     """The run's estate and every component host's checked call (the dict of
     inventory.compute()), worked out once per ansible-playbook run (not per play) for every
     action of the collection, whatever the number of plays, hosts and worker processes: an
-    inventory.Stored, which reads what is asked of it."""
+    inventory.Stored, which reads what is asked of it.
+
+    Given a plan (portmatrix_plan_file, portmatrix_plan_data), the run applies it: its data
+    has the plan's estate and calls, and "plan"; the inventory is not read."""
+    given = given_plan(action, task_vars) if apply_plan else None
+    if given is not None:
+        return given
     groups = task_vars.get("groups") or {}
     extra = plain(play_settings(task_vars, action._templar.template))
     key = [inventory.groups_digest(groups), extra, bool(refresh) and action._task._uuid]
     found, built_here = inventory.stored(
-        C.DEFAULT_LOCAL_TMP, key, lambda: plain(inventory.compute(groups, task_vars["hostvars"], None, extra)))
+        C.DEFAULT_LOCAL_TMP, key, lambda: _estate_of_run(groups, task_vars["hostvars"], extra))
     if built_here:
         for warning in found.summary["warnings"]:
             display.warning("portmatrix.xenserver: %s" % warning)
     return found
 
 
-def load(action, task_vars, hosts=None, refresh=False):
+def run_errors(summary, task_vars, hosts=None):
+    """What stops a run over `hosts` (None: every host): the estate's and these hosts' errors,
+    and, without a plan, an inventory that is part of the estate (plan_file.partial())."""
+    errors = inventory.errors_for(summary, hosts)
+    if summary["group_map"] is not None and not summary.get("plan"):
+        errors += plan_file.partial(task_vars, summary.get("pool_members") or {}, summary.get("pool_sizes") or {})
+    return errors
+
+
+def load(action, task_vars, hosts=None, refresh=False, apply_plan=True):
     """The whole dict of inventory.compute() for this run (stored()), every host's call read.
     Its errors are those that stop a run over `hosts` (None: every host)."""
-    data = stored(action, task_vars, refresh).data()
-    return dict(data, errors=inventory.errors_for(data, hosts))
+    run = stored(action, task_vars, refresh, apply_plan)
+    return dict(run.data(), errors=run_errors(run.summary, task_vars, hosts))
+
+
+def _estate_of_run(groups, hostvars, extra):
+    """inventory.compute() over every host, with the pools' members and declared sizes and the
+    digest of what the hosts get (the one a plan of this inventory has)."""
+    data = plain(inventory.compute(groups, hostvars, None, extra))
+    if data["estate"]:
+        data["pool_members"] = data["estate"]["pool_members"]
+        declared = data.get("declared_pool_sizes") or {}
+        data["pool_sizes"] = dict((pool, [_count(declared.get(m)) for m in members])
+                                  for pool, members in data["estate"]["pool_members"].items())
+        data["digest"] = plan_file.digest(plan_file.collection_version(), data["estate"], data["calls"],
+                                          groups.get("all") or [])
+    return data
+
+
+def _count(value):
+    """A checked portmatrix_pool_size, None when unset or bad (a bad value is the host's own error)."""
+    try:
+        return None if value is None else settings.check("portmatrix_pool_size", plain(value))
+    except ValueError:
+        return None
+
+
+def given_plan(action, task_vars):
+    """stored()'s Stored from the plan the run was given (portmatrix_plan_file, else
+    portmatrix_plan_data); None without one.  Each plan is read and checked once per run."""
+    path = task_vars.get(plan_file.PLAN_FILE)
+    given = task_vars.get(plan_file.PLAN_DATA)
+    path = action._templar.template(path) if path else None
+    if not path and not given:
+        return None
+    version = plan_file.collection_version()
+    try:
+        if path:
+            path = os.path.abspath(os.path.expanduser(str(path)))
+            try:
+                stat = os.stat(path)
+            except OSError as exc:
+                raise plan_file.PlanFileError("cannot read the plan file %s: %s" % (path, exc.strerror))
+            key = ["plan file", path, stat.st_mtime, stat.st_size, version]
+            found, built_here = inventory.stored(
+                C.DEFAULT_LOCAL_TMP, key, lambda: plan_file.as_data(plan_file.read(path, version)))
+        else:
+            key = ["plan data", given.get("digest") if hasattr(given, "get") else repr(type(given)), version]
+            found, built_here = inventory.stored(C.DEFAULT_LOCAL_TMP, key, lambda: plan_file.as_data(
+                plan_file.checked(plain(given), version, plan_file.PLAN_DATA)))
+    except plan_file.PlanFileError as exc:
+        return inventory.Stored(None, {"estate": None, "calls": {}, "estate_errors": [Refusal(exc)],
+                                       "host_errors": {}})
+    if built_here:
+        plan = found.summary["plan"]
+        display.display("portmatrix.xenserver: applying the plan %s made %s (%d hosts)" % (
+            found.summary["digest"], plan["created"], len(plan["inventory_hosts"])))
+    return found
+
+
+class Refusal(str):
+    """A given plan that may not be applied (failure() says so instead of 'cannot be planned')."""
 
 
 def failure(messages):
@@ -86,7 +161,9 @@ def failure(messages):
             lines.append("%s and %d more hosts: %s" % (", ".join(hosts[:3]), len(hosts) - 3, rest))
         else:
             lines.append("%s: %s" % (", ".join(hosts), rest) if hosts else rest)
-    return "portmatrix.xenserver: the inventory cannot be planned; nothing was changed:\n  - " + "\n  - ".join(lines)
+    what = "the given plan cannot be applied" if any(isinstance(m, Refusal) for m in messages) else \
+        "the inventory cannot be planned"
+    return "portmatrix.xenserver: %s; nothing was changed:\n  - " % what + "\n  - ".join(lines)
 
 
 def host_call(action, task_vars, refresh=False):
@@ -95,9 +172,11 @@ def host_call(action, task_vars, refresh=False):
     host = task_vars.get("inventory_hostname")
     play_hosts = list(task_vars.get("ansible_play_hosts_all") or [host])
     run = stored(action, task_vars, refresh)  # the summary and this host's call are read, not every host's
-    errors = inventory.errors_for(run.summary, play_hosts)
+    errors = run_errors(run.summary, task_vars, play_hosts)
     if errors:
         return None, failure(errors)
+    if run.summary.get("plan"):
+        return _planned_call(action, task_vars, run, host)
     own = plain(inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template))
     hostvars = task_vars["hostvars"]
     seen = plain(inventory.pick(hostvars[host], inventory.HOST_VARS)) if host in hostvars else None
@@ -111,11 +190,31 @@ def host_call(action, task_vars, refresh=False):
             display.warning("portmatrix.xenserver: %s: %s set for this play only (play or role vars): the flows, "
                             "verify and drift playbooks read the inventory and will not see it; set it in the "
                             "inventory (group_vars, host_vars)" % (host, ", ".join(differ) or "a setting"))
+    return _with_roles(call, run.summary), None
+
+
+def _with_roles(call, summary):
     call = dict(call)
     call["roles"] = roles_of(call["served"])
-    call["role_groups"] = role_groups(run.summary["group_map"])
-    call["component_groups"] = dict(run.summary["group_map"])
-    return call, None
+    call["role_groups"] = role_groups(summary["group_map"])
+    call["component_groups"] = dict(summary["group_map"])
+    call["plan_digest"] = summary.get("digest")
+    return call
+
+
+def _planned_call(action, task_vars, run, host):
+    """The host's call from the given plan: as planned for a component host; a host of the plan's
+    inventory in no component group gets what the engine gives it (not managed)."""
+    call = run.call(host)
+    if call is None:
+        problem = plan_file.covers(run.summary["plan"], host)
+        if problem:
+            return None, failure([Refusal(problem)])
+        own = plain(inventory.pick(task_vars, inventory.HOST_VARS, action._templar.template))
+        call, problem = _own_call(inventory.estate_from_data(run.estate()), host, own)
+        if problem:
+            return None, problem
+    return _with_roles(call, run.summary), None
 
 
 def _own_call(estate, host, own):

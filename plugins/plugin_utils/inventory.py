@@ -160,8 +160,11 @@ def _compute(groups, hostvars, play_hosts, extra, resolver):
     estate.warnings.extend(unknown_variable_warnings((host, host_vars(host)) for host in members))
     # read here with the rest, so that the flows action need not read every host's vars again
     named = [r["portmatrix_inventory_name"] for r in raw.values() if r.get("portmatrix_inventory_name")]
+    # the pools' declared sizes, for a run over part of the estate (from_inventory, plan_file.partial)
+    declared = dict((host, host_vars(host)["portmatrix_pool_size"]) for host in members
+                    if "portmatrix_pool_size" in host_vars(host))
     return {"estate": estate_to_data(estate), "calls": calls, "estate_errors": [], "host_errors": host_errors,
-            "inventory_name": named[0] if named else None}
+            "inventory_name": named[0] if named else None, "declared_pool_sizes": declared}
 
 
 def unknown_variable_warnings(hosts_variables):
@@ -179,7 +182,10 @@ def unknown_variable_warnings(hosts_variables):
     return warnings
 
 
-SUMMARY_KEYS = ("estate_errors", "host_errors", "errors", "inventory_name")
+# what every host's task reads without the estate; digest, plan, pool_*: from_inventory (a given plan, a
+# partial inventory)
+SUMMARY_KEYS = ("estate_errors", "host_errors", "errors", "inventory_name", "digest", "plan", "pool_members",
+                "pool_sizes", "declared_pool_sizes")
 
 
 class Stored(object):
@@ -227,13 +233,14 @@ class Stored(object):
         """The whole dict of compute() (every host's call: for the tasks that need the whole estate)."""
         if self._data is None:
             calls = collections.OrderedDict((h, self._read("calls", call_file(h))) for h in self._read("hosts.json"))
-            self._data = dict(((k, self.summary[k]) for k in SUMMARY_KEYS), estate=self.estate(), calls=calls)
+            self._data = dict(((k, self.summary[k]) for k in SUMMARY_KEYS if k in self.summary),
+                              estate=self.estate(), calls=calls)
         return self._data
 
 
 def summary_of(data):
     estate = data["estate"]
-    summary = dict((k, data.get(k)) for k in SUMMARY_KEYS)
+    summary = dict((k, data[k]) for k in SUMMARY_KEYS if k in data)
     summary.update(group_map=estate["group_map"] if estate else None, warnings=estate["warnings"] if estate else [])
     return summary
 

@@ -81,6 +81,11 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
     Setting("portmatrix_pool", "str", "default", "host",
             "The resource pool of a pool host. Intra-pool flows (management API, clustering, HA) are allowed "
             "only between pool hosts with the same value."),
+    Setting("portmatrix_pool_size", "count", None, "host",
+            "How many hosts the pool has (set it in the pool's group_vars). A run without a plan whose inventory "
+            "has fewer of the pool's hosts (part of the estate: a filtered inventory, a slice) fails before any "
+            "host changes and says to make the plan first (docs/guides/awx.md); V(null) (the default) checks "
+            "nothing. C(--limit) keeps the inventory whole and is not affected."),
     Setting("portmatrix_address_families", "families", [4, 6], "host",
             "The address families this host filters (V([4]), V([6]) or V([4, 6])); peer addresses of other "
             "families are left out of its rules."),
@@ -168,6 +173,14 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "The verify playbook: fail when a flow is not as the matrix says; V(false) only reports."),
     Setting("portmatrix_verify_report", "str", "portmatrix-verify.html", "playbook",
             "The verify playbook: the HTML report's path, relative to where C(ansible-playbook) runs."),
+    Setting("portmatrix_plan_file", "str", None, "playbook",
+            "The plan playbook: the JSON file it writes the estate's plan to (every host's firewall, the estate's "
+            "digest, the collection version, the time). The site, drift and remove playbooks: apply this plan "
+            "instead of reading the inventory (give it with C(-e) only, never in group_vars: a stale plan would "
+            "be applied). A plan made by another collection version, or without the host, is refused."),
+    Setting("portmatrix_plan_data", "plan", None, "playbook",
+            "The plan itself, as the plan playbook hands it to the next AWX / AAP workflow node (C(set_stats)); "
+            "applied like O(portmatrix_plan_file), which wins when both are given."),
 ])
 
 # Variables of earlier releases: a host that still sets one gets an error naming the new one.
@@ -463,6 +476,18 @@ def _seconds(value, name):
     return int(str(value).strip())
 
 
+def _count(value, name):
+    if isinstance(value, bool) or not str(value).strip().isdigit() or int(str(value).strip()) < 1:
+        raise _Bad("must be a whole number, 1 or more, got %s" % _type_name(value))
+    return int(str(value).strip())
+
+
+def _plan(value, name):
+    if not isinstance(value, dict):
+        raise _Bad("must be the plan (a dictionary, from the plan playbook), got %s" % _type_name(value))
+    return value
+
+
 FLOWS_FORMATS = ("csv", "json", "md", "aerleon")
 _TARGET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -516,6 +541,7 @@ _CHECKS = {
 }
 
 _CHECKS.update({"migration_pools": _migration_pools, "platform": _platform})  # the platforms' settings
+_CHECKS.update({"count": _count, "plan": _plan})  # the plan playbook's (plugin_utils/plan_file.py)
 
 
 def check(name, value):

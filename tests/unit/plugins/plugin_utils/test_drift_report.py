@@ -137,3 +137,16 @@ def test_hints_and_shadowing_are_printed_and_shadowed_counts_as_drift():
                               enforce=True)
     assert [row["status"] for row in enforced["hosts"]] == ["corrected", "SHADOWED"]
     assert report.summary_line(enforced) == "2 of 2 hosts drifted; 1 corrected"
+
+
+def test_the_row_shows_the_plan_the_host_was_last_set_from():
+    current = report.host_row("a1", PLAN, result(plan_digest={"recorded": "sha256:aa", "given": "sha256:aa"}))
+    assert (current["plan_digest"], current["plan_current"]) == ("sha256:aa", True)
+    older = report.host_row("a2", PLAN, result(plan_digest={"recorded": "sha256:00", "given": "sha256:aa"}))
+    never = report.host_row("a3", PLAN, result(plan_digest={"recorded": None, "given": "sha256:aa"}))
+    unknown = report.host_row("a4", PLAN, result())  # a module of an earlier release: no digest at all
+    assert (older["plan_current"], never["plan_current"], unknown["plan_current"]) == (False, False, None)
+    assert older["status"] == "ok"  # the rules are what the plan wants: another plan's digest is not drift
+    lines = report.table_lines(report.summary([current, older, never, unknown]))
+    assert [l.strip() for l in lines if "plan:" in l] == [
+        "plan: last set from sha256:00, not from this run's plan", "plan: last set from no plan, not from this run's plan"]
