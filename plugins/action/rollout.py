@@ -17,9 +17,11 @@ ARGUMENT_SPEC = dict(
     hosts=dict(type="list", elements="str"),
     canary=dict(type="int"),
     staged=dict(type="bool"),
+    preflight=dict(type="bool"),
 )
 # Options not given in the task come from these variables (-e portmatrix_rollout_canary=0), else the default.
-FROM_VARIABLES = (("canary", "portmatrix_rollout_canary", 1), ("staged", "portmatrix_rollout_staged", True))
+FROM_VARIABLES = (("canary", "portmatrix_rollout_canary", 1), ("staged", "portmatrix_rollout_staged", True),
+                  ("preflight", "portmatrix_preflight", True))
 
 
 class ActionModule(ActionBase):
@@ -39,6 +41,10 @@ class ActionModule(ActionBase):
             plan = engine.rollout(data["calls"], hosts, args["canary"])
         else:
             plan = {"order": list(hosts), "batches": [max(1, len(hosts))], "waves": [list(hosts)]}
+        # The hosts the preflight checks before the first change: every host the run contacts (none
+        # under --check, which changes nothing anyway).
+        check = args["preflight"] and not self._play_context.check_mode
+        plan["preflight"] = [h for h in hosts if (data["calls"].get(h) or {}).get("manage")] if check else []
         result.update(changed=False, ansible_facts={"portmatrix_rollout": plan}, **plan)
         return result
 

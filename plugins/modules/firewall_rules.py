@@ -558,8 +558,25 @@ def check_platform(module, params):
     return report
 
 
+def root_needed():
+    """Why this run cannot work, or None: reading and changing netfilter, the saved files and the
+    host's lock need root. Said in one line before any step fails on a permission (issue 18)."""
+    if os.geteuid() == 0:
+        return None
+    try:
+        import pwd
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        user = "uid %d" % os.geteuid()
+    return ("firewall_rules needs root on this host and runs as %s: set become: true (ansible_become: true) "
+            "for this host or play; nothing was read or changed" % user)
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    problem = root_needed()
+    if problem:
+        module.fail_json(msg=problem)
     params = module.params
     state = params["state"]
 

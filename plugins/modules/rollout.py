@@ -39,6 +39,14 @@ options:
       - V(false) puts every host in one batch (no canary, no waves).
       - Not given, the variable C(portmatrix_rollout_staged), else V(true).
     type: bool
+  preflight:
+    description:
+      - List in RV(preflight) every managed host of O(hosts), for a read-only check of them all before the
+        first change (the site playbook runs P(portmatrix.xenserver.firewall_rules#module) in check mode on
+        them, every host at once). V(false), or check mode, lists none.
+      - Not given, the variable C(portmatrix_preflight), else V(true).
+    type: bool
+    version_added: 0.2.0
 extends_documentation_fragment:
   - portmatrix.xenserver.attributes.controller
 seealso:
@@ -90,4 +98,10 @@ waves:
   returned: success
   type: list
   elements: list
+preflight:
+  description: The hosts to check, read-only and all at once, before the first change (see O(preflight)).
+  returned: success
+  type: list
+  elements: str
+  version_added: 0.2.0
 """

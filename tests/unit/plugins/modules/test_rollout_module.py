@@ -68,3 +68,18 @@ def test_canary_and_staged_come_from_their_variables_when_not_given(run_tmp, inv
     bad = inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_rollout_canary="some")
     with pytest.raises(AnsibleActionFail, match="portmatrix_rollout_canary"):
         make_action("rollout", {}).run(task_vars=bad)
+
+
+def test_preflight_lists_every_managed_host_unless_switched_off_or_in_check_mode(run_tmp, inventory):
+    """The site playbook checks these hosts, read-only and all at once, before the canary changes
+    anything (issue 18: a backend mismatch failed only after the earlier hosts were changed)."""
+    inventory.hostvars["nas"]["portmatrix_manage_firewall"] = False
+    on = make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert on["preflight"] == ["a1", "a2", "b1", "lic"]   # nas (unmanaged) and xc (a source only) are never contacted
+    assert on["ansible_facts"]["portmatrix_rollout"]["preflight"] == on["preflight"]
+    off = make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_preflight="false"))
+    assert off["preflight"] == [] and off["waves"] == on["waves"]
+    checking = make_action("rollout", {}, check_mode=True).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert checking["preflight"] == []
+    with pytest.raises(AnsibleActionFail, match="portmatrix_preflight"):
+        make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_preflight="soon"))
