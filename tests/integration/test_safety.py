@@ -258,7 +258,7 @@ def test_a_stalled_ssh_session_fails_at_the_host_timeout_naming_host_and_step(la
     host = "pool-c2"
     lab.reset([host])
     args = {"from_inventory": True}
-    opened = subprocess.run(run_module.argv(host, {}, module="ansible.builtin.ping"), env=run_module.env(),
+    opened = subprocess.run([run_module.ansible, host, "-i", lab.inventory_path, "-m", "ansible.builtin.ping"], env=run_module.env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
     assert "pong" in opened.stdout, opened.stdout  # the multiplexed connection stays open (ControlPersist)
     sessions = session_processes(lab.info()["hosts"][host]["pids"]["sshd"])
