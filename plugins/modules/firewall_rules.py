@@ -285,6 +285,7 @@ attributes:
     description: Linux with iptables (legacy or nf_tables), native nftables (nft 0.9.3 or newer), or firewalld 0.9 or newer.
 notes:
   - Runs on Python 3.6 (XenServer 8 dom0).
+  - Needs root (C(become)); without it the module fails at once with one line saying so, before it reads anything.
   - Loopback is never filtered by the owned scope (iptables - the first rule of C(PMX-INPUT) returns
     traffic on C(lo); nftables - the first rule of C(pmx_input) does; firewalld - loopback is accepted
     before any policy), so local tools reach local daemons on restricted ports.
