@@ -39,7 +39,7 @@ def test_a_stalled_read_fails_at_the_deadline_naming_host_and_step():
             stalled_read()
     assert 0.9 < time.time() - started < 5
     assert str(err.value).startswith("pool-a1: no answer from the host within 1s (portmatrix_host_timeout) "
-                                      "while reading the address of its SSH connection")
+                                     "while reading the address of its SSH connection")
     assert str(err.value).endswith("; nothing was changed")
     assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
 
