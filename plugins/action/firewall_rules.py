@@ -162,9 +162,9 @@ class ActionModule(ActionBase):
         """function(*args, **kwargs) under the host's deadline; past it, the stalled connection
         is closed and the task fails with one message naming the host and the step."""
         host = variables.get("inventory_hostname")
-        variables = inventory.pick(variables, ("portmatrix_host_timeout",), self._templar.template)
+        given = inventory.pick(variables, ("portmatrix_host_timeout",), self._templar.template)
         try:
-            seconds = settings.check("portmatrix_host_timeout", variables.get(
+            seconds = settings.check("portmatrix_host_timeout", given.get(
                 "portmatrix_host_timeout", settings.SETTINGS["portmatrix_host_timeout"].default))
         except ValueError as exc:
             raise AnsibleActionFail("%s: portmatrix_host_timeout %s" % (host, exc))
