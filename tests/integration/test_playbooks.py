@@ -250,3 +250,9 @@ def test_preflight_stops_a_host_that_cannot_take_its_plan_before_any_host_change
     assert "PLAY [Open exactly" not in done.stdout, done.stdout[-3000:]   # no canary, no batch
     assert dict((h, firewall(h)) for h in pools) == stock
     print("site run stopped by the preflight on %d hosts in %.1f s" % (len(pools), time.time() - started))
+    # the nightly enforcing drift run the same
+    done = run_playbook("portmatrix.xenserver.drift", "-l", ",".join(pools), "-e", "portmatrix_enforce=true",
+                        inventories=[bad])
+    assert done.returncode == 2, done.stdout[-3000:]
+    assert re.findall(r"fatal: \[(pool-[a-z0-9]+)\]", done.stdout) == ["pool-b1"], done.stdout[-3000:]
+    assert "PLAY [Compare (or correct)" not in done.stdout and dict((h, firewall(h)) for h in pools) == stock
