@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import contextlib
 import signal
+import threading
 import time
 
 
@@ -32,8 +33,8 @@ def message(host, step, seconds, after=""):
 def deadline(seconds, host, step, after=""):
     """Raise HostTimeout if the block takes more than seconds (0 or None: no deadline).
     after: what the message adds (what happened to the host's firewall)."""
-    if not seconds:
-        yield
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only (Ansible runs actions there, in worker processes)
         return
     started = time.time()
     earlier_handler = signal.getsignal(signal.SIGALRM)

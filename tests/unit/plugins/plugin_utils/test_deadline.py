@@ -69,3 +69,17 @@ def test_the_task_timeout_keeps_its_time_and_handler():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, earlier)
+
+
+def test_outside_the_main_thread_no_deadline_is_set():
+    """signal.signal() works in the main thread only; elsewhere the step runs without a deadline."""
+    import threading
+    seen = []
+
+    def step():
+        with deadline.deadline(1, "h", "step"):
+            seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+    worker = threading.Thread(target=step)
+    worker.start()
+    worker.join(10)
+    assert seen == [0.0]
