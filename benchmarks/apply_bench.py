@@ -4,22 +4,32 @@
 """Benchmark: one atomic apply against one command per rule, on real netfilter.
 
 For a pool host with N pool peers (N = 8, 64, 256) it loads XenServer 8's stock rules into
-a scratch network namespace (prefix pmxbench-, removed at the end), then measures
+a scratch network namespace (removed at the end), then measures
   - the collection's engine: plan + read + one iptables-restore + read back (IPv4);
   - the layout one-task-per-rule tools produce: one `iptables -A` per (source, port).
 It prints seconds and kernel rule counts and checks the goals:
   - an apply for 64 peers takes under 1 s;
   - rules grow with peers plus ports: 64 peers need at most 64 + 30 rules.
-Run as root: benchmarks/apply_bench.py   (exit 1 when a goal is missed)
+Run as root: benchmarks/apply_bench.py [--prefix mb-]   (exit 1 when a goal is missed)
+
+The scratch namespace is <prefix>a. Without --prefix each run takes a prefix no namespace on the
+machine starts with (pmxb + three random characters), so that runs beside other labs or benchmarks
+never touch theirs; a namespace that exists already is left alone and the run stops.
 """
 
+import argparse
 import os
+import random
+import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NS = "pmxbench-a"
+PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{1,7}-$")  # the lab's rule (lab/portmatrix_lab/lab.py)
+NS = None  # <prefix>a, set by main()
 STOCK = """*filter
 :INPUT ACCEPT [0:0]
 :FORWARD ACCEPT [0:0]
@@ -37,13 +47,39 @@ COMMIT
 """
 
 
+def namespaces():
+    done = subprocess.run(["ip", "netns", "list"], stdout=subprocess.PIPE, universal_newlines=True, check=False)
+    return [line.split()[0] for line in done.stdout.splitlines() if line.strip()]
+
+
+def free_prefix(taken, rng=random):
+    """A prefix that no name in `taken` starts with."""
+    for _attempt in range(100):
+        prefix = "pmxb%s-" % "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _position in range(3))
+        if not any(name.startswith(prefix) for name in taken):
+            return prefix
+    raise RuntimeError("no free benchmark prefix")
+
+
+def parse_args(argv, taken=()):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prefix", help="scratch namespace prefix (2-8 of [a-z0-9] then -); default: a free one")
+    args = parser.parse_args(argv)
+    if args.prefix is None:
+        args.prefix = free_prefix(taken)
+    elif not PREFIX_RE.match(args.prefix):
+        parser.error("--prefix %r: 2-8 of [a-z0-9], starting with a letter, then -" % args.prefix)
+    return args
+
+
 def _collection_importable():
-    tree = os.path.join("/tmp", "pmxbench-collections")
+    """The checkout as ansible_collections.portmatrix.xenserver, in a directory of this run's own."""
+    tree = tempfile.mkdtemp(prefix="pmx-apply-bench-")
     link = os.path.join(tree, "ansible_collections", "portmatrix", "xenserver")
-    if not os.path.islink(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(ROOT, link)
+    os.makedirs(os.path.dirname(link))
+    os.symlink(ROOT, link)
     sys.path.insert(0, tree)
+    return tree
 
 
 def in_ns(argv, data=None):
@@ -86,11 +122,17 @@ def per_rule_apply(n):
     return time.monotonic() - started, count
 
 
-def main():
+def main(argv=None):
+    global NS  # pylint: disable=global-statement
     if os.geteuid() != 0:
         sys.exit("run as root: the benchmark uses a scratch network namespace")
-    _collection_importable()
+    taken = namespaces()
+    NS = parse_args(sys.argv[1:] if argv is None else argv, taken).prefix + "a"
+    if NS in taken:
+        sys.exit("namespace %s exists (another run?): left alone; pick another --prefix" % NS)
+    tree = _collection_importable()
     subprocess.run(["ip", "netns", "add", NS], check=True)
+    print("scratch namespace: %s" % NS)
     failures = []
     try:
         print("%-6s %-28s %-34s" % ("peers", "engine: seconds / rules", "one command per rule: seconds / rules"))
@@ -106,6 +148,7 @@ def main():
                     failures.append("%d rules for 64 peers (goal: at most 158)" % engine_rules)
     finally:
         subprocess.run(["ip", "netns", "del", NS], check=False)
+        shutil.rmtree(tree, ignore_errors=True)
     for failure in failures:
         print("GOAL MISSED: " + failure)
     print("goals: %s" % ("met" if not failures else "missed"))

@@ -65,11 +65,20 @@ def render(settings):
         "nightly drift run would undo it.", "",
         "A wrong value stops the play before any host is changed, with a message naming the host and the variable.",
         "Estate-wide variables must be the same on every host (put them in `group_vars/all`).", "",
+        "A list variable takes one item written alone too: `portmatrix_clustered_pools: pool_a` is",
+        "`[pool_a]`, `portmatrix_admin_sources: 192.0.2.0/24` is `[192.0.2.0/24]`. A string with commas",
+        "(`pool_a,pool_b`) is refused: write a YAML list (`[pool_a, pool_b]`).", "",
         "| variable | scope | default | description |", "|---|---|---|---|",
     ]
     for name, setting in settings.SETTINGS.items():
         lines.append("| `%s` | %s | %s | %s |" % (name, setting.scope,
                                                  show(setting.default), text(setting.doc).replace("|", "\\|")))
+    lines += ["", "## Run variables", "",
+              "Read by the playbooks themselves (mostly given with `-e`). A `portmatrix_*` variable that is in",
+              "neither table gets a warning naming the closest known name: a misspelt variable is otherwise ignored.",
+              "", "| variable | description |", "|---|---|"]
+    for name, doc in settings.RUN_VARIABLES.items():
+        lines.append("| `%s` | %s |" % (name, text(doc).replace("|", "\\|")))
     lines += ["", "## Default group names", "", "| component | inventory group |", "|---|---|"]
     for component, group in settings.default_groups().items():
         lines.append("| `%s` | `%s` |" % (component, group))

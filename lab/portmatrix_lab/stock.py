@@ -117,9 +117,9 @@ RULE_FILES = {
 }
 
 # XenServer 9 dom0 (firewalld): xapi's services as it names them in ocaml/xapi/firewall.ml.
-# Their XML is not public: these definitions take the ports from DOMAIN.md / firewall.ml
-# (xapi's iptables path opens xapi_clusterd_port, 8896, for "dlm"; the vendor's DLM port is
-# 21064). ssh and nbd come with firewalld (/usr/lib/firewalld/services).
+# Their XML is not public: these definitions take the ports from firewall.ml and the vendor's
+# port page (https://docs.xenserver.com/en-us/xenserver/8/system-requirements/ports: DLM 21064/tcp;
+# xapi's iptables path opens xapi_clusterd_port, 8896, for "dlm"). ssh and nbd come with firewalld (/usr/lib/firewalld/services).
 XAPI_SERVICE_PORTS = {
     'dlm': ('tcp', 21064, 'Distributed lock manager of a clustered pool'),
     'nbd': ('tcp', 10809, 'Network Block Device export of VDIs'),

@@ -34,6 +34,13 @@ SSH_TRANSPORTS = ("ssh", "paramiko", "paramiko_ssh")
 class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
+        result = self._run(tmp, task_vars)
+        if result.get("failed") and isinstance(result.get("portmatrix"), dict):
+            # a failure is printed whole: it says what failed, not the host's whole plan again
+            result["portmatrix"] = from_inventory_mod.failure_summary(result["portmatrix"])
+        return result
+
+    def _run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         validation, checked = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)

@@ -18,6 +18,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, flows_output, from_inventory, inventory, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import verify_report
 
 PAIR_FILES = ("flows.json", "flows.csv", "flows.md")
 MERGED_FILES = ("change-request.json", "change-request.csv", "change-request.md")
@@ -54,7 +55,9 @@ class ActionModule(ActionBase):
         if warnings:
             result["warnings"] = warnings
         if targets:
-            result["targets"] = self._targets(estate, calls, dest_flows)
+            result["targets"] = verify_report.targets(estate, calls, dest_flows)
+            result["probes"] = verify_report.probes(estate, calls, dest_flows, result["targets"])
+            result["not_contacted"] = sorted(h for h, info in estate.hosts.items() if not info.managed)
         if dest:
             directory = os.path.abspath(os.path.expanduser(str(dest)))
             try:
@@ -92,17 +95,6 @@ class ActionModule(ActionBase):
                 "change request for inventory %s)" % (
                     result.get("flows", "-"), result["hosts"], result["merged"], result["dest"], ", ".join(result["files"]),
                     len(result["replaced"]) if "replaced" in result else "none", result.get("inventory", "-")))
-
-    @staticmethod
-    def _targets(estate, calls, dest_flows):
-        """Per source host, what it must reach (the verify playbook)."""
-        by_source = {}
-        for pair in engine.pairs(estate, calls, dest_flows):
-            if pair.src:
-                by_source.setdefault(pair.src, []).append(
-                    {"dst": pair.dst, "addresses": list(estate.hosts[pair.dst].addresses), "proto": pair.proto,
-                     "ports": list(pair.ports), "flows": list(pair.flows)})
-        return by_source
 
     @staticmethod
     def _inventory_name(task_vars, extra):

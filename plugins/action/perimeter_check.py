@@ -23,7 +23,8 @@ ARGUMENT_SPEC = dict(
     report=dict(type="path"),
 )
 # Options not given in the task come from these variables (the perimeter playbook's -e).
-FROM_VARIABLES = (("policy", "portmatrix_perimeter_policy"), ("report", "portmatrix_perimeter_report"))
+FROM_VARIABLES = (("policy", "portmatrix_perimeter_policy", None, None),
+                  ("report", "portmatrix_perimeter_report", None, None))
 
 
 class ActionModule(ActionBase):
@@ -31,10 +32,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
-        args = dict(self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1])
-        for option, variable in FROM_VARIABLES:
-            if args[option] is None:
-                args[option] = inventory.pick(task_vars, (variable,), self._templar.template).get(variable)
+        args = inventory.options_or_variables(self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1],
+                                              FROM_VARIABLES, task_vars, self._templar.template)
         if not args["policy"]:
             result.update(failed=True, msg="policy: the network team's Aerleon policy directory (def/ and policies/); "
                                            "set it, or -e portmatrix_perimeter_policy=DIR")

@@ -31,5 +31,6 @@ class ActionModule(ActionBase):
         if problem:
             result.update(failed=True, msg=problem)
             return result
-        result.update(changed=False, portmatrix=from_inventory.summary(call), run=C.DEFAULT_LOCAL_TMP)
+        result.update(changed=False, portmatrix=from_inventory.summary(call), run=C.DEFAULT_LOCAL_TMP,
+                      ansible_facts={"portmatrix_roles": call["roles"] if call["manage"] else []})
         return result

@@ -6,46 +6,27 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Documentation: verify_tcp_targets.yml, verify_tcp_results.yml, verify_udp_lines.yml and verify_summary.yml
-# beside this file.
-# Thin wrappers over plugins/plugin_utils/verify_report.py (pure code, unit-tested there).
+# Documentation: verify_report.yml beside this file.
+# A thin wrapper over plugins/plugin_utils/verify_report.py (pure code, unit-tested there).
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import report, verify_report
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import verify_report as report
 
 
-def verify_tcp_targets(flows):
-    if flows is not None and not isinstance(flows, list):
-        raise AnsibleFilterError("verify_tcp_targets takes a host's list of flows (inventory_flows targets)")
-    return verify_report.tcp_targets(flows)
-
-
-def verify_tcp_results(host_vars, hosts, register="__verify_tcp"):
+def verify_report(host_vars, probes, html_path, not_contacted=None, hosts=None, register="__verify_probe"):
+    if not isinstance(probes, dict):
+        raise AnsibleFilterError("verify_report takes the probes of inventory_flows (targets: true)")
+    if hosts is not None:  # the play's hosts (--limit): the others were not asked to probe
+        probes = dict((h, items) for h, items in probes.items() if h in hosts)
     registered = {}
-    for host in hosts:
+    for host in probes:
         found = host_vars[host].get(register) if host in host_vars else None
         if isinstance(found, dict):
             registered[str(host)] = found
-    return verify_report.tcp_results(registered)
-
-
-def verify_udp_lines(targets):
-    if not isinstance(targets, dict):
-        raise AnsibleFilterError("verify_udp_lines takes the flows of every source host (inventory_flows targets)")
-    return verify_report.udp_lines(targets)
-
-
-def verify_summary(results, targets, html_path):
-    if not isinstance(targets, dict):
-        raise AnsibleFilterError("verify_summary takes the flows of every source host (inventory_flows targets)")
-    try:
-        return verify_report.summary_lines(list(results or []), targets, str(html_path), report.render_text)
-    except report.ReportError as exc:
-        raise AnsibleFilterError("verify_summary: %s" % exc)
+    return report.report(probes, registered, str(html_path), [str(h) for h in not_contacted or []])
 
 
 class FilterModule:
     def filters(self):
-        return {"verify_tcp_targets": verify_tcp_targets, "verify_tcp_results": verify_tcp_results,
-                "verify_udp_lines": verify_udp_lines, "verify_summary": verify_summary}
+        return {"verify_report": verify_report}

@@ -79,8 +79,7 @@ class Transaction:
             "shadowing": self.backend.shadowing(current, self.plan),
             # what is gone and the likely cause (another tool managing the same firewall)
             "hints": drift_hints.hints(self.backend.name, now, want, saved_now, saved_want) if running_drift or unsaved else [],
-            "diff": {"before": _text(now) + _text(saved_now or {}, "saved "),
-                     "after": _text(want) + _text(saved_want or {}, "saved ")},
+            "diff": _diff(now, want, saved_now or {}, saved_want or {}),
             "persisted": False,
         }
         if self.check_mode or not result["changed"]:
@@ -140,6 +139,27 @@ def _saved_changes(saved_now, saved_want, which):
     if saved_now is None:
         return {}
     return dict((key, line_changes(saved_now.get(key, []), saved_want[key])[which]) for key in saved_want)
+
+
+def _diff(now, want, saved_now, saved_want):
+    """The running views, then the saved ones that say something else: a saved view that is, before
+    and after, the running one (every host whose saved file is in order) is one heading line, not a
+    second copy of the same rules."""
+    before, after = _text(now), _text(want)
+    for key in sorted(saved_want, key=str):
+        name = key if isinstance(key, str) else "IPv%s" % key
+        if _rules(saved_now.get(key)) == _rules(now.get(key)) and _rules(saved_want[key]) == _rules(want.get(key)):
+            same = "# saved %s: the same rules as %s\n" % (name, name)
+            before, after = before + same, after + same
+        else:
+            before += _text({key: saved_now.get(key, [])}, "saved ")
+            after += _text({key: saved_want[key]}, "saved ")
+    return {"before": before, "after": after}
+
+
+def _rules(lines):
+    """A view's rules without the notes after two spaces and '#' (where a jump sits in its file)."""
+    return None if lines is None else [line.split("  # ", 1)[0] for line in lines]
 
 
 def _text(views, label=""):

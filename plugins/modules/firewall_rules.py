@@ -278,7 +278,8 @@ attributes:
     description: Shows the owned scope before and after, one line per rule as a person writes it (iptables
       rules with C(-m comment) naming the flows they serve, nftables rules as C(nft) prints them, firewalld
       rich rules and ipset entries as text, marked C(# runtime only) or C(# permanent only) where the two
-      differ), then the saved rules under C(# saved ...).
+      differ), then the saved rules under C(# saved ...), or, where they are the running rules, one line that
+      says so.
   platform:
     support: full
     platforms: posix

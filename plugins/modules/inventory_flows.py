@@ -46,7 +46,8 @@ options:
     type: path
   targets:
     description:
-      - Also return, per source host, the destinations it must reach (the verify playbook uses it).
+      - Also return, per source host, the destinations it must reach, and what the verify playbook's probe tries
+        from it (RV(probes)).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -115,4 +116,16 @@ targets:
   description: Per source host, a list of destinations (dst, addresses, proto, port, flow).
   returned: when O(targets=true)
   type: dict
+probes:
+  description:
+    - Per source host the collection may log in to (managed, not Windows), what the verify playbook tries from it
+      (dst, address, proto, port, expect, flow) - every flow of the matrix from it (expect V(open)) and, for each
+      other managed host, one port that host restricts and this source may not reach (expect V(refused)).
+  returned: when O(targets=true)
+  type: dict
+not_contacted:
+  description: The hosts marked unmanaged (C(portmatrix_manage_firewall=false), Windows) - never a probe source.
+  returned: when O(targets=true)
+  type: list
+  elements: str
 """

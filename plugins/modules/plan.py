@@ -85,4 +85,9 @@ run:
   description: The run's identifier (the drift report tells this run's results from older ones).
   returned: success
   type: str
+ansible_facts:
+  description: The fact C(portmatrix_roles), the roles the site and drift playbooks include on this host
+    (RV(portmatrix.roles), none when the collection does not manage it).
+  returned: success
+  type: dict
 """

@@ -39,11 +39,28 @@ options:
       - V(false) puts every host in one batch (no canary, no waves).
       - Not given, the variable C(portmatrix_rollout_staged), else V(true).
     type: bool
+  max_fail_percentage:
+    description:
+      - The play's C(max_fail_percentage), returned as RV(max_fail_percentage) for the play that changes the hosts.
+      - Not given, the variable C(portmatrix_max_fail_percentage), else V(0).
+    type: int
+  playbook:
+    description:
+      - V(drift) when the drift playbook asks, which changes hosts only when it enforces (O(enforce)); otherwise
+        it checks every host at once (one batch) and goes on past hosts that fail (RV(max_fail_percentage) V(100)).
+    type: str
+    choices: [site, drift]
+    default: site
+  enforce:
+    description:
+      - With O(playbook=drift), whether the drift is corrected. Not given, the variable C(portmatrix_enforce), else
+        V(false).
+    type: bool
   preflight:
     description:
       - List in RV(preflight) every managed host of O(hosts), for a read-only check of them all before the
         first change (the site playbook runs P(portmatrix.xenserver.firewall_rules#module) in check mode on
-        them, every host at once). V(false), or check mode, lists none.
+        them, every host at once). V(false), check mode, or a drift check that does not enforce lists none.
       - Not given, the variable C(portmatrix_preflight), else V(true).
     type: bool
     version_added: 0.2.0
@@ -69,7 +86,7 @@ EXAMPLES = r"""
 - name: Change them batch by batch
   hosts: "{{ hostvars['localhost'].ansible_facts.portmatrix_rollout.order }}"
   serial: "{{ hostvars['localhost'].ansible_facts.portmatrix_rollout.batches }}"
-  max_fail_percentage: 0
+  max_fail_percentage: "{{ hostvars['localhost'].ansible_facts.portmatrix_rollout.max_fail_percentage }}"
   order: inventory
   gather_facts: false
   tasks:
@@ -80,7 +97,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 ansible_facts:
-  description: The same plan as the fact C(portmatrix_rollout) (order, batches, waves).
+  description: The same plan as the fact C(portmatrix_rollout) (order, batches, waves, max_fail_percentage).
   returned: success
   type: dict
 order:
@@ -98,6 +115,10 @@ waves:
   returned: success
   type: list
   elements: list
+max_fail_percentage:
+  description: The play's C(max_fail_percentage) (V(100) for a drift check that does not enforce).
+  returned: success
+  type: int
 preflight:
   description: The hosts to check, read-only and all at once, before the first change (see O(preflight)).
   returned: success

@@ -139,6 +139,12 @@ def summary(call):
                                        "addresses", "settings", "args"))
 
 
+def failure_summary(summary):
+    """What a failed task's result keeps of summary(): which host it is, not its plan (the
+    module's arguments, a few KB that the failure's printout would repeat)."""
+    return dict((k, summary[k]) for k in ("manage", "components", "served", "roles", "pool") if k in summary)
+
+
 def missing_component(call, expect):
     if not expect or set(expect) & set(call["components"]):
         return None
@@ -153,6 +159,8 @@ def missing_role(call, role):
         return None
     if role not in call["role_groups"]:
         return "role must be one of %s, not %r" % (", ".join(name for name, served in ROLES), role)
+    if set(dict(ROLES)[role]) & set(call.get("components") or []):
+        return None  # in the role's groups but a source only (an API client): skipped as not managed
     return ("%s is in none of the groups %s of the role portmatrix.xenserver.%s; add it to one, or map your "
             "group with portmatrix_groups" % (call.get("host") or "the host", ", ".join(call["role_groups"][role]),
                                               role))

@@ -39,6 +39,26 @@ def pick(variables, names, template=None):
     return found
 
 
+def options_or_variables(args, table, variables, template=None):
+    """The task's options, each one it leaves out (None) taken from its variable, else its default.
+
+    table: (option, variable, default, check) rows; check(value) returns the value to use,
+    or raises ValueError/TypeError, and the ValueError raised names the variable (None: as is)."""
+    args = dict(args)
+    for option, variable, default, check in table:
+        if args.get(option) is not None:
+            continue
+        value = pick(variables, (variable,), template).get(variable, default)
+        if check is None or value is None:
+            args[option] = value
+            continue
+        try:
+            args[option] = check(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("%s %s, not %r" % (variable, exc, value))
+    return args
+
+
 def estate_to_data(estate):
     return {
         "hosts": [[h.name, list(h.components), h.pool, list(h.addresses), h.managed, h.windows]
@@ -135,7 +155,23 @@ def _compute(groups, hostvars, play_hosts, extra, resolver):
         (host, pick(host_vars(host), HOST_VARS)) for host in (members if play_hosts is None else play_hosts)
         if host in hostvars)
     calls, host_errors = engine.plan_each(estate, settings_by_host)
+    estate.warnings.extend(unknown_variable_warnings((host, host_vars(host)) for host in members))
     return {"estate": estate_to_data(estate), "calls": calls, "estate_errors": [], "host_errors": host_errors}
+
+
+def unknown_variable_warnings(hosts_variables):
+    """One warning per portmatrix_* name no table knows (a typo is otherwise silently ignored),
+    naming the closest known name and the hosts that have it. hosts_variables: (host, variables)."""
+    hosts_of = collections.OrderedDict()
+    for host, variables in hosts_variables:
+        for name, close in settings.unknown_variables(n for n in variables if n.startswith("portmatrix_")):
+            hosts_of.setdefault((name, close), []).append(host)
+    warnings = []
+    for (name, close), hosts in hosts_of.items():
+        where = ", ".join(hosts[:3]) + (" and %d more hosts" % (len(hosts) - 3) if len(hosts) > 3 else "")
+        warnings.append("%s (on %s) is not a variable of the collection and is ignored%s" % (
+            name, where, "; did you mean %s?" % close if close else " (docs/settings.md lists them)"))
+    return warnings
 
 
 def cached(directory, key_parts, build):

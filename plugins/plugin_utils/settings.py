@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import difflib
+import ipaddress
 import re
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import matrix, platform
@@ -30,8 +32,8 @@ class SettingsError(ValueError):
 
 Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
 # kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
-# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows
-# and perimeter playbooks, and portmatrix_preflight by the rollout, from the inventory or extra vars).
+# read from every host and required to agree), "host", or "playbook" (read on the controller by the flows,
+# perimeter and verify playbooks, and portmatrix_preflight by the rollout, from the inventory or extra vars).
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
@@ -87,7 +89,8 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "families are left out of its rules."),
     Setting("portmatrix_manage_firewall", "bool", True, "host",
             "V(false) makes the host a peer only: its addresses are used by the others, its firewall and files "
-            "are left alone and it is never contacted (NAS appliances). Windows hosts are never managed."),
+            "are left alone and it is never logged in to (NAS appliances; the verify playbook only tries the "
+            "matrix's flows to it, from managed hosts). Windows hosts are never managed."),
     Setting("portmatrix_firewall_backend", "backend", "auto", "host",
             "The firewall_rules backend: V(auto), V(iptables), V(firewalld) or V(nftables)."),
     Setting("portmatrix_firewall_persist", "bool", True, "host",
@@ -172,6 +175,15 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "in its batch, after the earlier batches changed."),
     Setting("portmatrix_perimeter_report", "str", None, "playbook",
             "The perimeter playbook: also write its result to this path plus C(.json), C(.txt) and C(.html)."),
+    Setting("portmatrix_verify_timeout", "seconds", 2, "playbook",
+            "The verify playbook: seconds each connection attempt may take (a UDP probe is sent again at half)."),
+    Setting("portmatrix_verify_deadline", "seconds", 30, "playbook",
+            "The verify playbook: seconds all the attempts of one source host may take together; what is not tried "
+            "by then fails as C(not tried)."),
+    Setting("portmatrix_verify_fail", "bool", True, "playbook",
+            "The verify playbook: fail when a flow is not as the matrix says; V(false) only reports."),
+    Setting("portmatrix_verify_report", "str", "portmatrix-verify.html", "playbook",
+            "The verify playbook: the HTML report's path, relative to where C(ansible-playbook) runs."),
 ])
 
 # Variables of earlier releases: a host that still sets one gets an error naming the new one.
@@ -191,6 +203,40 @@ RENAMED = collections.OrderedDict([
     ("license_server_admin_sources", "portmatrix_license_admin_sources"),
     ("infra_service_wlb", "portmatrix_features (add wlb on the WLB appliance)"),
 ])
+
+# Variables the playbooks read themselves (a run's switches, mostly given with -e): not checked
+# by the engine, listed so that a misspelt portmatrix_* variable can be told from them.
+RUN_VARIABLES = collections.OrderedDict([
+    ("portmatrix_site_hosts", "site, drift, remove: the hosts of the play (default all), like --limit."),
+    ("portmatrix_rollout_canary", "site, drift: how many hosts go first (default 1; 0: no canary)."),
+    ("portmatrix_rollout_staged", "site, drift: V(false) changes every host at once instead of in waves."),
+    ("portmatrix_max_fail_percentage", "site, drift: go on while at most this % of a wave failed (default 0)."),
+    ("portmatrix_enforce", "drift: V(true) corrects the drift instead of reporting it."),
+    ("portmatrix_drift_report", "drift: also write the report as JSON to this path."),
+    ("portmatrix_flows_dir", "flows: the directory of the flows files (default C(portmatrix-flows))."),
+    ("portmatrix_verify_timeout", "verify: seconds per probe (default 3)."),
+    ("portmatrix_verify_fail", "verify: V(false) only reports, without failing on a refused flow."),
+    ("portmatrix_verify_report", "verify: the HTML report's path (default C(portmatrix-verify.html))."),
+])
+# What the playbooks register or set (they are among a host's variables), and the test lab's own
+# host variables (lab/): known names too.
+RESULT_VARIABLES = ("portmatrix_firewall", "portmatrix_plan", "portmatrix_rollout", "portmatrix_roles",
+                    "portmatrix_drift")
+KNOWN_PREFIXES = ("portmatrix_lab_",)
+
+
+def unknown_variables(names):
+    """[(name, the closest known name or None)] for the portmatrix_* names no table knows."""
+    known = list(SETTINGS) + list(RUN_VARIABLES) + list(RESULT_VARIABLES)
+    found = []
+    for name in names:
+        if (name.startswith("portmatrix_") and name not in SETTINGS and name not in RUN_VARIABLES
+                and name not in RESULT_VARIABLES and not name.startswith(KNOWN_PREFIXES)):
+            # compared without the common prefix, which would make every name look close
+            close = difflib.get_close_matches(name[11:], [k[11:] for k in known], n=1, cutoff=0.75)
+            found.append((name, "portmatrix_" + close[0] if close else None))
+    return found
+
 
 ESTATE_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "estate")
 HOST_SETTINGS = tuple(n for n, s in SETTINGS.items() if s.scope == "host")
@@ -233,13 +279,21 @@ def _str(value, name):
 
 
 def _list(value, name, example):
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+    """Every list setting takes one item written alone too (pool_a is [pool_a]), as
+    portmatrix_addresses and portmatrix_groups always have; a string with commas is
+    refused rather than guessed at."""
+    if isinstance(value, str) and "," in value:
+        raise _Bad("is one string with commas (%r): write a YAML list, for example %s" % (value, example))
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, (list, tuple)):
         raise _Bad("must be a list, for example %s, got %s" % (example, _type_name(value)))
     return list(value)
 
 
 def _str_list(value, name):
-    items = _list(value, name, "[%s]" % (value if isinstance(value, str) and value else "prod1"))
+    items = _list(value, name, "[%s]" % (", ".join(n.strip() for n in value.split(","))
+                                         if isinstance(value, str) and value.strip() else "prod1, prod2"))
     for item in items:
         if isinstance(item, (dict, list, tuple, bool)) or item is None or not str(item).strip():
             raise _Bad("must be a list of names, got an item that is %s" % _type_name(item))
@@ -270,15 +324,36 @@ def _addresses(value, name):
     # One entry or a list of entries; resolved by the engine, which knows the host.
     if value is None:
         return None
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]
     items = _list(value, name, "[192.0.2.10, 2001:db8::10]")
     entries = []
     for item in items:
         if isinstance(item, (dict, list, tuple, bool)) or item is None or not str(item).strip():
             raise _Bad("must be a list of addresses, networks or names, got an item that is %s" % _type_name(item))
-        entries.append(str(item).strip())
+        entries.append(_address_text(str(item).strip()))
     return entries
+
+
+_NUMERIC_ADDRESS = re.compile(r"^[0-9.]+$|:")
+
+
+def _address_text(text):
+    """An entry that is written as an address or a network (a '/', all digits and dots, or a ':')
+    must be one: a name never looks like that, and a resolver would only say it does not resolve."""
+    if "/" not in text and not _NUMERIC_ADDRESS.search(text):
+        return text  # a name, resolved by the engine
+    address, _slash, prefix = text.partition("/")
+    try:
+        version = ipaddress.ip_address(u"%s" % address).version
+    except ValueError:
+        raise _Bad("%r is not an IPv4/IPv6 address%s" % (address, " (in %r)" % text if prefix else ""))
+    most = 32 if version == 4 else 128
+    if prefix.isdigit() and int(prefix) > most:
+        raise _Bad("%r: the prefix length of an IPv%d network is 0 to %d, not %s" % (text, version, most, prefix))
+    try:
+        ipaddress.ip_network(u"%s" % text, strict=False)
+    except ValueError:
+        raise _Bad("%r is not an IPv%d network (ADDRESS/PREFIX-LENGTH)" % (text, version))
+    return text
 
 
 def _features(value, name):
@@ -384,8 +459,7 @@ def _migration_pools(value, name):
                    "{poolB: [poolA]}, got %s" % _type_name(value))
     found = collections.OrderedDict()
     for pool, targets in value.items():
-        names = _str_list([targets] if isinstance(targets, (str, int)) and not isinstance(targets, bool)
-                          else targets, name)
+        names = _str_list(targets, name)
         if str(pool).strip() in names:
             raise _Bad("%s: a pool does not migrate to itself (same-pool 443 is always allowed)" % pool)
         found[_str(pool, name)] = sorted(set(names))
@@ -424,7 +498,7 @@ def _aerleon_zones(value, name):
     zones, seen = collections.OrderedDict(), {}
     for zone, components in value.items():
         zone = _str(zone, name)
-        components = _str_list([components] if isinstance(components, str) else components, name)
+        components = _str_list(components, name)
         for component in components:
             try:
                 matrix.check_component(component)

@@ -79,6 +79,28 @@ def test_check_mode_on_a_filer_without_nfs_conf(lab, run_playbook):
     lab.reset(["filer"])
 
 
+def test_check_diff_shows_each_hosts_rules_once(lab, run_playbook):
+    """--check --diff printed a pool host's rules four times: IPv4, IPv6, saved IPv4, saved IPv6 (issue 18)."""
+    lab.reset(["pool-a1"])
+    done = run_playbook("portmatrix.xenserver.site", "-l", "pool-a1", "--check", "--diff")
+    assert_ok(done)
+    assert done.stdout.count("--- before") == 1, done.stdout
+    assert done.stdout.count("+-A PMX-xencenter -p tcp") == 2, done.stdout  # IPv4 and IPv6, once each
+    assert "# saved IPv4: the same rules as IPv4" in done.stdout
+
+
+def test_the_role_readme_examples_run_as_pasted(lab, run_playbook, tmp_path):
+    """The roles' README examples had `when: ...`, which fails when pasted (issue 18)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "unit"))
+    from test_role_readme_examples import readme_examples  # pylint: disable=import-outside-toplevel
+    playbook = tmp_path / "readme_examples.yml"
+    playbook.write_text("".join(example for _role, example in readme_examples()))
+    done = run_playbook(str(playbook), "--check")
+    assert_ok(done)
+    for role in ("pool_host", "storage_filer", "license_server", "infra_service"):
+        assert "TASK [portmatrix.xenserver.%s : " % role in done.stdout, role  # each ran on its hosts
+
+
 @pytest.mark.parametrize("port", [70000, 0])
 def test_a_bad_nfs_port_is_refused_before_any_file_is_written(lab, run_playbook, port):
     """storage_filer wrote mountd=70000 to /etc/nfs.conf and /etc/sysconfig/nfs before the module refused it."""

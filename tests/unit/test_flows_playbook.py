@@ -97,3 +97,16 @@ def test_reachability_filter_examples_run_as_pasted(tmp_path):
     page = (tmp_path / "reachability.html").read_text()
     assert "reachability: 1 passed, 0 failed" in page
     assert "reachability: 0 passed, 1 failed" in output
+
+
+def test_a_misspelt_portmatrix_variable_is_named_in_a_real_run(tmp_path):
+    """portmatrix_migration_pool (no s) was ignored without a word (issue 18 item 11); here through
+    Ansible's own hostvars, on the inventory and as an extra var."""
+    (tmp_path / "hosts.yml").write_text(INVENTORY.replace("portmatrix_pool: pool_a,", "portmatrix_pool: pool_a, "
+                                                          "portmatrix_migration_pool: {pool_b: [pool_a]},", 1))
+    output = " ".join(_run(["-i", str(tmp_path / "hosts.yml"), "portmatrix.xenserver.flows", "-e",
+                            "portmatrix_flows_dir=out", "-e", "portmatrix_enforse=true"], str(tmp_path)).split())
+    assert ("portmatrix_migration_pool (on xa1) is not a variable of the collection and is ignored; did you mean "
+            "portmatrix_migration_pools?") in output
+    assert "portmatrix_enforse (on netapp1, xa1, xa2 and 1 more hosts)" in output
+    assert "did you mean portmatrix_enforce?" in output

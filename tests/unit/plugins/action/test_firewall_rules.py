@@ -177,7 +177,8 @@ def test_a_role_outside_its_groups_fails_before_anything(run_tmp, inventory):
     alone = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
         task_vars=inventory.task_vars("nas"))
     assert alone["failed"] is True and "nas is in none of the groups pool_hosts" in alone["msg"]
-    done = {"changed": False, "portmatrix": alone["portmatrix"]}
+    done = make_action(FIREWALL, {"from_inventory": True}, target=target).run(task_vars=inventory.task_vars("nas"))
+    target.calls = []
     after = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
         task_vars=dict(inventory.task_vars("nas"), portmatrix_firewall=done))
     assert after["failed"] is True and after["msg"] == alone["msg"]
@@ -189,6 +190,37 @@ def test_without_role_a_call_is_made_again(run_tmp, inventory):
     make_action(FIREWALL, {"from_inventory": True}, target=target).run(
         task_vars=dict(inventory.task_vars("a1"), portmatrix_firewall={"portmatrix": {"roles": ["pool_host"]}}))
     assert len(target.calls) == 1
+
+
+def test_a_failure_says_what_failed_without_the_hosts_plan(run_tmp, inventory):
+    # Issue 18 item 11: a host failure printed 1,700+ characters of the host's plan (its module arguments).
+    import json
+    message = "firewalld is not running (firewall-cmd --state: not running); start it, or use backend iptables"
+    failed = make_action(FIREWALL, {"from_inventory": True}, target=FakeTarget({"failed": True, "msg": message})).run(
+        task_vars=inventory.task_vars("a1"))
+    assert failed["failed"] is True and failed["msg"] == message
+    assert failed["portmatrix"] == {"manage": True, "components": ["pool_host"], "served": ["pool_host"],
+                                    "roles": ["pool_host"], "pool": "pool_a"}
+    assert len(json.dumps(failed)) < len(message) + 200  # what the default callback prints after FAILED! =>
+    applied = make_action(FIREWALL, {"from_inventory": True}, target=FakeTarget()).run(
+        task_vars=inventory.task_vars("a1"))
+    assert "args" in applied["portmatrix"] and "settings" in applied["portmatrix"]  # a success keeps the plan
+
+
+def test_a_source_only_host_in_the_roles_groups_is_skipped_not_failed(run_tmp):
+    # The role READMEs' example runs a role on every host of its groups: an API client serves nothing,
+    # and failed with "apiclient is in none of the groups api_clients, ..." although it was in it.
+    from action_harness import GROUPS, INVENTORY, Inventory
+    inventory = Inventory(dict(GROUPS, all=GROUPS["all"] + ["api"], api_clients=["api"]),
+                          dict(INVENTORY, api={"ansible_host": "198.18.5.52"}))
+    target = FakeTarget()
+    result = make_action(FIREWALL, {"from_inventory": True, "role": "infra_service"}, target=target).run(
+        task_vars=inventory.task_vars("api"))
+    assert not result.get("failed") and result["skipped"] is True, result
+    assert "serves no component of the matrix" in result["msg"] and target.calls == []
+    outside = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
+        task_vars=inventory.task_vars("api"))
+    assert outside["failed"] is True and "api is in none of the groups pool_hosts" in outside["msg"]
 
 
 class StalledConnection(FakeConnection):

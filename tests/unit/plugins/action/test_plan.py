@@ -23,6 +23,14 @@ def test_plan_returns_the_hosts_call_and_roles(run_tmp, inventory):
     assert plan["roles"] == ["license_server", "infra_service"]
     assert plan["role_groups"]["storage_filer"] == ["iscsi_targets", "nfs_filers", "smb_filers"]
     assert plan["args"]["peers"]["pool_host"] == ["198.18.5.11", "198.18.5.12", "198.18.5.21"]
+    # the roles the playbooks include (playbooks/tasks/host_roles.yml), none on an unmanaged host
+    assert result["ansible_facts"] == {"portmatrix_roles": ["license_server", "infra_service"]}
+
+
+def test_plan_includes_no_role_on_an_unmanaged_host(run_tmp, inventory):
+    inventory.hostvars["lic"]["portmatrix_manage_firewall"] = False
+    unmanaged = make_action("plan", {}).run(task_vars=inventory.task_vars("lic"))
+    assert unmanaged["portmatrix"]["roles"] and unmanaged["ansible_facts"] == {"portmatrix_roles": []}
 
 
 def test_plan_names_the_bad_host_and_variable(run_tmp):

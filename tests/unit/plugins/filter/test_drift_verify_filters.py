@@ -12,8 +12,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.portmatrix.xenserver.plugins.filter.drift import drift_report, drift_table
-from ansible_collections.portmatrix.xenserver.plugins.filter.verify import (
-    verify_tcp_results, verify_tcp_targets, verify_udp_lines)
+from ansible_collections.portmatrix.xenserver.plugins.filter.verify import verify_report
 from ansible_collections.portmatrix.xenserver.plugins.filter.xensource_inventory import xensource_inventory
 
 RUN = "/tmp/ansible-local-1"
@@ -34,17 +33,17 @@ def test_drift_report_and_table():
         drift_table(["not a report"])
 
 
-def test_verify_filters():
-    flows = [{"dst": "b", "proto": "tcp", "addresses": ["198.18.0.2"], "ports": [22]}]
-    assert verify_tcp_targets(flows) == [{"dst": "b", "address": "198.18.0.2", "port": 22}]
+def test_verify_filter():
+    probes = {"a": [{"dst": "b", "address": "198.18.0.2", "proto": "tcp", "port": 22, "expect": "open", "flow": "ssh"}],
+              "c": [{"dst": "b", "address": "198.18.0.2", "proto": "udp", "port": 53, "expect": "open", "flow": "dns"}]}
+    host_vars = {"a": {"__verify_probe": {"results": [{"observed": "open", "detail": "connected"}]}}, "b": {}}
+    value = verify_report(host_vars, probes, "/tmp/v.html", ["nas"])
+    assert [r["match"] for r in value["results"]] == [True, False]  # c registered nothing: not tried
+    assert value["counts"]["not_tried"] == 1 and "not contacted (unmanaged): nas" in value["lines"][0]
+    limited = verify_report(host_vars, probes, "/tmp/v.html", [], ["a", "b"])  # --limit a,b: c was not asked
+    assert [r["src"] for r in limited["results"]] == ["a"] and limited["counts"]["failed"] == 0
     with pytest.raises(AnsibleFilterError):
-        verify_tcp_targets("b")
-    host_vars = {"a": {"__verify_tcp": {"results": [{"item": {"dst": "b", "address": "198.18.0.2", "port": 22}}]}},
-                 "c": {}}
-    assert [r["match"] for r in verify_tcp_results(host_vars, ["a", "c", "gone"])] == [True]
-    assert verify_udp_lines({"a": flows}) == ["  none"]
-    with pytest.raises(AnsibleFilterError):
-        verify_udp_lines([])
+        verify_report(host_vars, ["a"], "/tmp/v.html")
 
 
 def test_xensource_inventory_filter():

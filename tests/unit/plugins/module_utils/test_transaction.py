@@ -120,3 +120,17 @@ def test_check_mode_names_the_saved_lines_that_differ():
     assert result["saved_added"] == {4: ["b"]} and result["saved_removed"] == {4: ["stock"]}
     nothing_saved = Transaction(ListBackend(["a"]), ["a"], check_mode=True).run()
     assert nothing_saved["saved_added"] == {} and nothing_saved["saved_removed"] == {}
+
+
+def test_the_diff_shows_a_saved_view_only_where_it_says_something_else():
+    # Issue 18 item 11: --check --diff printed each host's rules four times (IPv4, IPv6, saved IPv4,
+    # saved IPv6) although the saved files were in order.
+    in_order = Transaction(ListBackend(["a"], saved=["a"]), ["a", "b"], check_mode=True).run()["diff"]
+    assert in_order == {"before": "# IPv4\na\n# saved IPv4: the same rules as IPv4\n",
+                        "after": "# IPv4\na\nb\n# saved IPv4: the same rules as IPv4\n"}
+    annotated = ListBackend(["a  # after 1 rule(s) of INPUT"], saved=["a  # after 0 rule(s) of INPUT"])
+    assert "the same rules" in Transaction(annotated, ["a"], check_mode=True).run()["diff"]["after"]
+    replaced = Transaction(ListBackend(["a"], saved=["x"]), ["a", "b"], check_mode=True).run()["diff"]
+    assert replaced == {"before": "# IPv4\na\n# saved IPv4\nx\n", "after": "# IPv4\na\nb\n# saved IPv4\na\nb\n"}
+    unsaved = Transaction(ListBackend(["a"]), ["a"], persist=False, check_mode=True).run()["diff"]
+    assert unsaved == {"before": "# IPv4\na\n", "after": "# IPv4\na\n"}

@@ -70,6 +70,20 @@ def test_canary_and_staged_come_from_their_variables_when_not_given(run_tmp, inv
         make_action("rollout", {}).run(task_vars=bad)
 
 
+def test_a_drift_check_is_one_batch_past_failures_and_enforcing_rolls_out(run_tmp, inventory):
+    """The drift playbook worked out its batches and max_fail_percentage in Jinja (issue 16)."""
+    check = make_action("rollout", {"playbook": "drift"}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert check["batches"] == [len(HOSTS)] and check["max_fail_percentage"] == 100
+    enforce = make_action("rollout", {"playbook": "drift"}).run(task_vars=inventory.task_vars(
+        "a1", play_hosts=HOSTS, portmatrix_enforce="true", portmatrix_max_fail_percentage="20"))
+    assert enforce["batches"] == [1, 4, 1] and enforce["max_fail_percentage"] == 20
+    assert enforce["ansible_facts"]["portmatrix_rollout"]["max_fail_percentage"] == 20
+    site = make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert site["batches"] == [1, 4, 1] and site["max_fail_percentage"] == 0
+    with pytest.raises(AnsibleActionFail, match="portmatrix_max_fail_percentage must be a whole number from 0 to 100"):
+        make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", portmatrix_max_fail_percentage="150"))
+
+
 def test_preflight_lists_every_managed_host_unless_switched_off_or_in_check_mode(run_tmp, inventory):
     """The site playbook checks these hosts, read-only and all at once, before the canary changes
     anything (issue 18: a backend mismatch failed only after the earlier hosts were changed)."""
@@ -81,5 +95,10 @@ def test_preflight_lists_every_managed_host_unless_switched_off_or_in_check_mode
     assert off["preflight"] == [] and off["waves"] == on["waves"]
     checking = make_action("rollout", {}, check_mode=True).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
     assert checking["preflight"] == []
+    drift = make_action("rollout", {"playbook": "drift"}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert drift["preflight"] == []   # a drift check changes nothing
+    enforcing = make_action("rollout", {"playbook": "drift"}).run(
+        task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_enforce="true"))
+    assert enforcing["preflight"] == on["preflight"]
     with pytest.raises(AnsibleActionFail, match="portmatrix_preflight"):
         make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_preflight="soon"))

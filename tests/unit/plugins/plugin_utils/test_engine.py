@@ -121,12 +121,13 @@ def test_group_mapping_lists_and_typos():
 def test_every_problem_named_by_host_and_variable_at_once():
     hosts = dict(HOSTS)
     hosts["a3"] = {"portmatrix_addresses": "ghost.invalid", "portmatrix_pool": "pool_a"}
-    hosts["b1"] = {"ansible_host": "192.0.2.21", "portmatrix_clustered_pools": "pool_b"}
+    hosts["b1"] = {"ansible_host": "192.0.2.21", "portmatrix_clustered_pools": "pool_b, pool_c"}
     with pytest.raises(engine.EngineError) as err:
         estate(GROUPS, hosts)
     text = str(err.value)
     assert "a3: 'ghost.invalid' (from portmatrix_addresses) is neither" in text
-    assert "b1: portmatrix_clustered_pools must be a list, for example [pool_b], got the string 'pool_b'" in text
+    assert ("b1: portmatrix_clustered_pools is one string with commas ('pool_b, pool_c'): write a YAML list, "
+            "for example [pool_b, pool_c]") in text
 
 
 def test_estate_settings_must_agree():
@@ -139,7 +140,7 @@ def test_estate_settings_must_agree():
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("portmatrix_address_families", 4, "must be a list, for example [4], got the number 4"),
+    ("portmatrix_address_families", "4,6", "is one string with commas ('4,6'): write a YAML list, for example [4, 6]"),
     ("portmatrix_admin_sources", {"a": 1}, "must be a list, for example"),
     ("portmatrix_strict", "maybe", "must be true or false, got the string 'maybe'"),
     ("portmatrix_features", ["hа"], "unknown feature"),
@@ -313,3 +314,20 @@ def test_platform_is_passed_to_pool_hosts_only():
     with pytest.raises(settings.SettingsError) as err:
         settings.read("a1", {"portmatrix_platform": "xcpng"})
     assert "a1: portmatrix_platform must be one of auto, xenserver8, xenserver9, xcp-ng8" in str(err.value)
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("portmatrix_admin_sources", ["10.0.0.0/33"], "'10.0.0.0/33': the prefix length of an IPv4 network is 0 to 32, not 33"),
+    ("portmatrix_admin_sources", "fd00::/129", "the prefix length of an IPv6 network is 0 to 128, not 129"),
+    ("portmatrix_admin_sources", ["198.51.100.300"], "'198.51.100.300' is not an IPv4/IPv6 address"),
+    ("portmatrix_admin_sources", ["198.51.100.0/24x"], "'198.51.100.0/24x' is not an IPv4 network"),
+    ("portmatrix_license_admin_sources", ["2001:db8::zz/64"], "'2001:db8::zz' is not an IPv4/IPv6 address"),
+])
+def test_a_bad_source_network_names_the_variable_not_a_rule(variable, value, message):
+    # Issue 18 item 11: 10.0.0.0/33 in portmatrix_admin_sources was reported as "extra rule admin".
+    e = estate(GROUPS, HOSTS)
+    calls, problems = engine.plan_each(e, {"a1": {"portmatrix_strict": True, variable: value}})
+    assert not calls
+    assert len(problems["a1"]) == 1 and problems["a1"][0].startswith("a1: %s " % variable)
+    assert message in problems["a1"][0]
+    assert "extra rule" not in problems["a1"][0]

@@ -11,6 +11,8 @@ import gc
 import json
 import os
 
+import pytest
+
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, inventory
 
 GROUPS = {"all": ["a1", "a2", "nas", "ws"], "pool_hosts": ["a1", "a2"], "nfs_filers": ["nas"], "ungrouped": ["ws"]}
@@ -109,3 +111,34 @@ def test_gc_paused_puts_the_collector_back():
     with inventory.gc_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_options_or_variables_fills_only_what_the_task_leaves_out():
+    # One helper for the rollout and perimeter_check actions (the loop was written out in each).
+    table = (("canary", "portmatrix_rollout_canary", 1, int), ("policy", "portmatrix_perimeter_policy", None, None),
+             ("staged", "portmatrix_rollout_staged", True, None))
+    variables = {"portmatrix_rollout_canary": "{{ 0 }}", "portmatrix_perimeter_policy": "/srv/policy"}
+    found = inventory.options_or_variables({"canary": None, "policy": None, "staged": False}, table, variables,
+                                           template=lambda value: value.replace("{{ 0 }}", "0"))
+    assert found == {"canary": 0, "policy": "/srv/policy", "staged": False}  # staged: the task's own value
+    assert inventory.options_or_variables({"canary": 3}, table[:1], variables)["canary"] == 3
+    assert inventory.options_or_variables({}, table[:1], {})["canary"] == 1  # the default
+
+
+def test_options_or_variables_names_the_variable_of_a_bad_value():
+    def whole(value):
+        if not str(value).isdigit():
+            raise ValueError("must be a whole number, 0 or more")
+        return int(value)
+    with pytest.raises(ValueError) as caught:
+        inventory.options_or_variables({"canary": None}, (("canary", "portmatrix_rollout_canary", 1, whole),),
+                                       {"portmatrix_rollout_canary": "two"})
+    assert str(caught.value) == "portmatrix_rollout_canary must be a whole number, 0 or more, not 'two'"
+
+
+def test_compute_warns_once_of_a_misspelt_variable_naming_its_hosts():
+    hostvars = {h: dict(v, portmatrix_migration_pool={"p": ["q"]}) for h, v in HOSTVARS.items()}
+    data = inventory.compute(GROUPS, hostvars, None, {}, resolver)
+    warnings = [w for w in data["estate"]["warnings"] if "portmatrix_migration_pool " in w]
+    assert warnings == ["portmatrix_migration_pool (on a1, a2, nas) is not a variable of the collection and is "
+                        "ignored; did you mean portmatrix_migration_pools?"]

@@ -39,7 +39,8 @@ def test_good_values(name, value, checked):
 @pytest.mark.parametrize("name, value, message", [
     ("portmatrix_strict", "sometimes", "must be true or false, got the string 'sometimes'"),
     ("portmatrix_pool", " ", "must be a name"),
-    ("portmatrix_clustered_pools", "pool_a", "must be a list, for example [pool_a]"),
+    ("portmatrix_clustered_pools", "pool_a,pool_b", "write a YAML list, for example [pool_a, pool_b]"),
+    ("portmatrix_clustered_pools", {"pool_a": 1}, "must be a list, for example [prod1, prod2], got a dictionary"),
     ("portmatrix_cluster_daemon_port", 70000, "bad port"),
     ("portmatrix_cluster_daemon_port", True, "bad port"),
     ("portmatrix_address_families", [5], "must be a list of 4 and/or 6"),
@@ -96,3 +97,47 @@ def test_group_map_merges_over_the_default_names():
     assert list(mapping) == list(matrix.COMPONENTS)
     assert mapping["pool_host"] == ["xen_a", "xen_b"]
     assert mapping["nfs_filer"] == ["nfs_filers"]
+
+
+# One rule for every list setting (issue 18 item 11: a string admin source was accepted, a string
+# clustered_pools refused): one item may be written alone, a string with commas is refused.
+ONE_ITEM = {"str_list": "pool_a", "families": 4, "addresses": "198.18.0.1", "features": "ha",
+            "flows_formats": "csv"}
+
+
+@pytest.mark.parametrize("name", [n for n, s in settings.SETTINGS.items()
+                                  if isinstance(s.default, list) or s.kind == "addresses"])
+def test_every_list_setting_takes_one_item_alone_and_refuses_commas(name):
+    kind = settings.SETTINGS[name].kind
+    if kind == "extra_rules":  # its items are dictionaries: a list of them is the only spelling
+        return
+    assert kind in ONE_ITEM, "add an example item for the list kind %s" % kind
+    item = ONE_ITEM[kind]
+    assert settings.check(name, item) == settings.check(name, [item])
+    with pytest.raises(ValueError) as caught:
+        settings.check(name, "%s,%s" % (item, item))
+    assert "write a YAML list" in str(caught.value)
+
+
+def test_a_misspelt_variable_is_unknown_and_the_closest_name_is_given():
+    # Issue 18 item 11: portmatrix_migration_pool (no s) was silently ignored.
+    assert settings.unknown_variables(["portmatrix_migration_pool", "portmatrix_strict", "portmatrix_enforce",
+                                       "portmatrix_lab_ns", "portmatrix_plan", "portmatrix_colour", "other"]) == [
+        ("portmatrix_migration_pool", "portmatrix_migration_pools"), ("portmatrix_colour", None)]
+    assert settings.unknown_variables(["portmatrix_rollout_canaray"]) == [
+        ("portmatrix_rollout_canaray", "portmatrix_rollout_canary")]
+
+
+def test_every_portmatrix_variable_the_playbooks_and_roles_use_is_in_a_table():
+    import glob
+    import os
+    import re
+    root = os.path.join(os.path.dirname(__file__), *[os.pardir] * 4)
+    used = set()
+    for path in glob.glob(os.path.join(root, "playbooks", "**", "*.yml"), recursive=True) + glob.glob(
+            os.path.join(root, "roles", "**", "*.yml"), recursive=True):
+        with open(path) as handle:
+            used.update(re.findall(r"\bportmatrix_[a-z0-9_]*[a-z0-9]\b", handle.read()))
+    used.discard("portmatrix_xenserver")  # the roles' handler topics ("portmatrix_xenserver : ...")
+    assert len(used) > 10
+    assert settings.unknown_variables(sorted(used)) == []
