@@ -18,11 +18,12 @@ __metaclass__ = type
 
 import time
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import confirm
 from ansible_collections.portmatrix.xenserver.plugins.modules.firewall_rules import ARGUMENT_SPEC
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import deadline, inventory, settings
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import from_inventory as from_inventory_mod
 
 MODULE = "portmatrix.xenserver.firewall_rules"
@@ -83,10 +84,14 @@ class ActionModule(ActionBase):
             module_args = args
 
         if checked["ssh_guard"]:
-            module_args["guard_sources"], module_args["guard_port"] = self._guard(
-                module_args.get("guard_sources") or [], call, module_args.get("guard_port"))
+            module_args["guard_sources"], module_args["guard_port"] = self._within(
+                task_vars, "reading the address of its SSH connection (the SSH guard)", "; nothing was changed",
+                self._guard, module_args.get("guard_sources") or [], call, module_args.get("guard_port"))
 
-        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        module_result = self._within(
+            task_vars, "running the firewall_rules module", "; nothing was changed" if self._play_context.check_mode
+            else "; a change it made rolls back by itself unless confirmed (portmatrix_confirm_timeout)",
+            self._execute_module, module_name=MODULE, module_args=module_args, task_vars=task_vars)
         if module_result.get("confirm") and not module_result.get("failed") and not self._play_context.check_mode:
             module_result = self._confirm(module_args, module_result, task_vars)
         result.update(module_result)
@@ -133,7 +138,9 @@ class ActionModule(ActionBase):
         earlier = environment if isinstance(environment, list) else [environment] if environment else []
         self._task.environment = earlier + [{confirm.TOKEN_ENV: token}]
         try:
-            result = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+            result = self._within(task_vars, "confirming the change from a new connection",
+                                  "; unconfirmed, the change rolls back by itself at its deadline",
+                                  self._execute_module, module_name=MODULE, module_args=args, task_vars=task_vars)
         except AnsibleConnectionFailure as exc:
             return None, str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed"
         finally:
@@ -156,3 +163,25 @@ class ActionModule(ActionBase):
                     sources.append(words[0])
                 port = port or int(words[3])
         return sources, port or 22
+
+    # ---- a deadline on each step that talks to the host (portmatrix_host_timeout) --------
+    def _within(self, variables, step, after, function, *args, **kwargs):
+        """function(*args, **kwargs) under the host's deadline; past it, the stalled connection
+        is closed and the task fails with one message naming the host and the step."""
+        host = variables.get("inventory_hostname")
+        given = inventory.pick(variables, ("portmatrix_host_timeout",), self._templar.template)
+        try:
+            seconds = settings.check("portmatrix_host_timeout", given.get(
+                "portmatrix_host_timeout", settings.SETTINGS["portmatrix_host_timeout"].default))
+        except ValueError as exc:
+            raise AnsibleActionFail("%s: portmatrix_host_timeout %s" % (host, exc))
+        try:
+            with deadline.deadline(seconds, host, step, after):
+                return function(*args, **kwargs)
+        except deadline.HostTimeout as exc:
+            try:  # the next step (or run) must not queue behind the stalled session
+                with deadline.deadline(10, host, "closing the stalled connection"):
+                    self._connection.reset()
+            except Exception:  # pylint: disable=broad-except
+                pass
+            raise AnsibleActionFail(str(exc))

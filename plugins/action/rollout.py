@@ -20,6 +20,7 @@ ARGUMENT_SPEC = dict(
     max_fail_percentage=dict(type="int"),
     playbook=dict(type="str", choices=["site", "drift"], default="site"),
     enforce=dict(type="bool"),
+    preflight=dict(type="bool"),
 )
 
 
@@ -46,7 +47,8 @@ def _percentage(value):
 FROM_VARIABLES = (("canary", "portmatrix_rollout_canary", 1, _whole_number),
                   ("staged", "portmatrix_rollout_staged", True, _true_or_false),
                   ("max_fail_percentage", "portmatrix_max_fail_percentage", 0, _percentage),
-                  ("enforce", "portmatrix_enforce", False, _true_or_false))
+                  ("enforce", "portmatrix_enforce", False, _true_or_false),
+                  ("preflight", "portmatrix_preflight", True, _true_or_false))
 
 
 class ActionModule(ActionBase):
@@ -75,5 +77,9 @@ class ActionModule(ActionBase):
         else:
             plan = {"order": list(hosts), "batches": [max(1, len(hosts))], "waves": [list(hosts)]}
         plan["max_fail_percentage"] = 100 if checking else args["max_fail_percentage"]
+        # The hosts the preflight checks before the first change: every host the run contacts (none when
+        # nothing changes: under --check, or a drift check that does not enforce).
+        check = args["preflight"] and not checking and not self._play_context.check_mode
+        plan["preflight"] = [h for h in hosts if (data["calls"].get(h) or {}).get("manage")] if check else []
         result.update(changed=False, ansible_facts={"portmatrix_rollout": plan}, **plan)
         return result

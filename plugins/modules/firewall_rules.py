@@ -294,6 +294,7 @@ attributes:
     description: Linux with iptables (legacy or nf_tables), native nftables (nft 0.9.3 or newer), or firewalld 0.9 or newer.
 notes:
   - Runs on Python 3.6 (XenServer 8 dom0).
+  - Needs root (C(become)); without it the module fails at once with one line saying so, before it reads anything.
   - Loopback is never filtered by the owned scope (iptables - the first rule of C(PMX-INPUT) returns
     traffic on C(lo); nftables - the first rule of C(pmx_input) does; firewalld - loopback is accepted
     before any policy), so local tools reach local daemons on restricted ports.
@@ -591,8 +592,25 @@ def check_platform(module, params):
     return report
 
 
+def root_needed():
+    """Why this run cannot work, or None: reading and changing netfilter, the saved files and the
+    host's lock need root. Said in one line before any step fails on a permission (issue 18)."""
+    if os.geteuid() == 0:
+        return None
+    try:
+        import pwd
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        user = "uid %d" % os.geteuid()
+    return ("firewall_rules needs root on this host and runs as %s: set become: true (ansible_become: true) "
+            "for this host or play; nothing was read or changed" % user)
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    problem = root_needed()
+    if problem:
+        module.fail_json(msg=problem)
     params = module.params
     state = params["state"]
 

@@ -56,6 +56,14 @@ options:
       - With O(playbook=drift), whether the drift is corrected. Not given, the variable C(portmatrix_enforce), else
         V(false).
     type: bool
+  preflight:
+    description:
+      - List in RV(preflight) every managed host of O(hosts), for a read-only check of them all before the
+        first change (the site playbook runs P(portmatrix.xenserver.firewall_rules#module) in check mode on
+        them, every host at once). V(false), check mode, or a drift check that does not enforce lists none.
+      - Not given, the variable C(portmatrix_preflight), else V(true).
+    type: bool
+    version_added: 0.2.0
 extends_documentation_fragment:
   - portmatrix.xenserver.attributes.controller
 seealso:
@@ -111,4 +119,10 @@ max_fail_percentage:
   description: The play's C(max_fail_percentage) (V(100) for a drift check that does not enforce).
   returned: success
   type: int
+preflight:
+  description: The hosts to check, read-only and all at once, before the first change (see O(preflight)).
+  returned: success
+  type: list
+  elements: str
+  version_added: 0.2.0
 """

@@ -184,7 +184,7 @@ def _components_of(groups, group_map):
 HostReading = collections.namedtuple("HostReading", [
     "host",         # Host
     "problems",     # [str]
-    "pool_given",   # whether portmatrix_pool is set (a pool host without it gets a warning)
+    "pool_given",   # whether portmatrix_pool is set (a pool host without it is an error)
 ])
 
 
@@ -265,17 +265,33 @@ def _index(hosts, group_map):
     return by_component, pool_members
 
 
-def _estate_warnings(unpooled, clustered, pool_members, user_groups, groups):
+def _pool_errors(unpooled, clustered, hosts, group_map, groups):
+    """A pool host without portmatrix_pool, or a clustered pool no pool host is in, would open the
+    wrong flows on live pools (80/443 lost to the real pool; the cluster ports rejected, and a GFS2
+    pool's hosts fence): both stop the run, naming the pools the inventory has."""
+    pools = sorted(set(h.pool for h in hosts.values()
+                       if "pool_host" in h.components and h.name not in unpooled and h.pool is not None))
+    known = "known pools: %s" % (", ".join(pools) if pools else "none, no pool host sets portmatrix_pool")
+    pool_groups = group_map.get("pool_host", [])
+    errors = []
+    for name in unpooled:
+        in_groups = [g for g in pool_groups if name in (groups.get(g) or [])]
+        errors.append("%s: a pool host (group %s) without portmatrix_pool: set the pool it is in (%s)"
+                      % (name, ", ".join(in_groups), known))
+    for pool in clustered:
+        if pool not in pools:
+            close = difflib.get_close_matches(pool, pools, 3)
+            errors.append("portmatrix_clustered_pools names %r, which no pool host is in%s (%s)"
+                          % (pool, "; did you mean %s?" % ", ".join(repr(c) for c in close) if close else "", known))
+    return errors
+
+
+def _estate_warnings(clustered, pool_members, user_groups, groups):
     warnings = []
-    if unpooled:
-        warnings.append("pool host(s) with no portmatrix_pool, put in pool %r: %s"
-                        % (settings_mod.SETTINGS["portmatrix_pool"].default, _some(unpooled)))
     for pool in clustered:
         members = pool_members.get(pool, [])
         if len(members) == 1:
             warnings.append("clustered pool %r has one member (%s): clustering needs at least two" % (pool, members[0]))
-        elif not members:
-            warnings.append("portmatrix_clustered_pools names %r, which no pool host is in" % pool)
     for component, names in user_groups.items():
         if all(not groups.get(g) for g in names if g in groups) and all(g in groups for g in names):
             warnings.append("component %s: group(s) %s have no hosts" % (component, ", ".join(names)))
@@ -304,11 +320,12 @@ def build_estate(groups, hosts_raw, extra=None, resolver=resolve_name, checks=No
         hosts[name] = reading.host
         if "pool_host" in reading.host.components and not reading.pool_given:
             unpooled.append(name)
+    clustered = sorted(set(estate_settings.values["portmatrix_clustered_pools"]))
+    errors.extend(_pool_errors(unpooled, clustered, hosts, group_map, groups))
     if errors:
         raise EngineError(errors)
-    clustered = sorted(set(estate_settings.values["portmatrix_clustered_pools"]))
     by_component, pool_members = _index(hosts, group_map)
-    warnings = _estate_warnings(unpooled, clustered, pool_members, user_groups, groups)
+    warnings = _estate_warnings(clustered, pool_members, user_groups, groups)
     return Estate(hosts, group_map, clustered, by_component, pool_members, warnings)
 
 

@@ -33,7 +33,7 @@ class SettingsError(ValueError):
 Setting = collections.namedtuple("Setting", ["name", "kind", "default", "scope", "doc"])
 # kind: how the value is checked (see _CHECKS); scope: "estate" (the same on every host:
 # read from every host and required to agree), "host", or "playbook" (read on the controller by the flows,
-# perimeter and verify playbooks only, from the inventory or extra vars).
+# perimeter and verify playbooks, and portmatrix_preflight by the rollout, from the inventory or extra vars).
 
 NFSV3_PORT_KEYS = ("mountd", "statd", "statd_outgoing", "lockd_tcp", "lockd_udp")
 BACKENDS = ("auto", "iptables", "firewalld", "nftables")
@@ -62,7 +62,9 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "name plus C(s): C(pool_hosts), C(nfs_filers), ...), so that an existing inventory keeps its own "
             "group names. Every group named here must exist in the inventory."),
     Setting("portmatrix_clustered_pools", "str_list", [], "estate",
-            "Names of the pools that are clustered (GFS2). Clustering flows are opened only inside these pools."),
+            "Names of the pools that are clustered (GFS2). Clustering flows are opened only inside these pools. A name "
+            "that no pool host has in O(portmatrix_pool) stops the run before any host changes (with the close "
+            "matches: V(pool-a) for V(pool_a))."),
     Setting("portmatrix_migration_pools", "migration_pools", {}, "host",
             "Cross-pool migration: which pools migrate VMs to which, as a dictionary from the sending pool to the "
             "receiving pool(s), for example V({poolB: [poolA]}); list both directions for migration both ways "
@@ -80,7 +82,8 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "inventory name."),
     Setting("portmatrix_pool", "str", "default", "host",
             "The resource pool of a pool host. Intra-pool flows (management API, clustering, HA) are allowed "
-            "only between pool hosts with the same value."),
+            "only between pool hosts with the same value. Required on every pool host: one without it stops the run "
+            "before any host changes (the error lists the pools the inventory has)."),
     Setting("portmatrix_pool_size", "count", None, "host",
             "How many hosts the pool has (set it in the pool's group_vars). A run without a plan whose inventory "
             "has fewer of the pool's hosts (part of the estate: a filtered inventory, a slice) fails before any "
@@ -143,6 +146,12 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
             "Commit confirmed: a change of the running rules puts itself back after this many seconds unless the "
             "controller confirms it from a new connection; the saved rules are written only then. V(0) applies "
             "without confirmation."),
+    Setting("portmatrix_host_timeout", "seconds", 300, "host",
+            "The longest, in seconds, that any one step of the controller that talks to this host may take: the SSH "
+            "guard's read of the connection, the firewall_rules module's run (it waits up to 120 s for another run's "
+            "lock) and the confirming connection. A step past it fails with a message naming the host and the step, "
+            "instead of hanging on a stalled SSH session. V(0): no deadline. The roles' other tasks: Ansible's "
+            "C(timeout) keyword or C(ANSIBLE_TASK_TIMEOUT) (docs/firewall-design.md)."),
     Setting("portmatrix_controllers", "addresses", [], "host",
             "Addresses or networks of every controller that runs the collection (AWX/AAP execution nodes, "
             "bastions). Their SSH is always accepted (the SSH guard), so that a run from another one is not "
@@ -162,6 +171,13 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
     Setting("portmatrix_perimeter_policy", "str", None, "playbook",
             "The perimeter playbook: the network team's Aerleon policy directory (C(def/) and C(policies/)) to check "
             "against the flows of the inventory."),
+    Setting("portmatrix_preflight", "bool", True, "playbook",
+            "The site playbook, the remove playbook and the drift playbook with C(portmatrix_enforce=true): before the "
+            "first host changes, check every targeted host at once, read-only (the firewall_rules module in check "
+            "mode: the backend against O(portmatrix_firewall_backend), the tools, the saved files writable, Python, "
+            "become), and change nothing unless every host passes. It costs one check-mode run per host, all hosts "
+            "in parallel (docs/firewall-design.md). V(false) skips it: a host that cannot take its plan then fails "
+            "in its batch, after the earlier batches changed."),
     Setting("portmatrix_perimeter_report", "str", None, "playbook",
             "The perimeter playbook: also write its result to this path plus C(.json), C(.txt) and C(.html)."),
     Setting("portmatrix_verify_timeout", "seconds", 2, "playbook",

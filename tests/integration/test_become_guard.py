@@ -76,3 +76,19 @@ def test_sudo_drops_ssh_connection_but_the_guard_holds(lab, collections_path, ru
                                   {"src": "xencenter", "dst": HOST, "proto": "tcp", "port": 22, "expect": "open"},
                                   {"src": "controller", "dst": HOST, "proto": "tcp", "port": 22, "expect": "open"}])
     assert summary["mismatches"] == 0, results
+
+
+def test_without_become_one_line_names_the_host_and_become(lab, collections_path, sudo_user):
+    """Without become the module died on the host's lock: MODULE FAILURE and a 3.7 KB traceback
+    (PermissionError ... /run/lock/portmatrix.firewall_rules.lock)."""
+    lab.exec(HOST, ["touch", "/run/lock/portmatrix.firewall_rules.lock"], check=True)  # root's, as after any run
+    before = lab.exec(HOST, ["iptables", "-S"], check=True).stdout
+    done = ansible(lab, collections_path, sudo_user, "-e", "ansible_become=false", "-m",
+                   "portmatrix.xenserver.firewall_rules", "-a", json.dumps({"from_inventory": True}))
+    assert done.returncode != 0
+    assert "MODULE FAILURE" not in done.stdout and "Traceback" not in done.stdout, done.stdout
+    failure = [line for line in done.stdout.splitlines() if "FAILED" in line]
+    assert len(failure) == 1 and failure[0].startswith(HOST + " | FAILED"), done.stdout
+    msg = json.loads(done.stdout.split("=> ", 1)[1])["msg"]
+    assert "\n" not in msg and "needs root on this host and runs as %s: set become: true" % USER in msg, msg
+    assert lab.exec(HOST, ["iptables", "-S"], check=True).stdout == before

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -238,12 +239,42 @@ def test_rollout_stops_a_bad_plan_after_one_host_per_pool(lab, run_playbook):
     # pool-a2 and pool-a3 (one pool) get a plan that fails on the host: no firewalld runs there
     bad = host_vars_file(lab, "bad-plan", dict((h, {"portmatrix_firewall_backend": "firewalld"})
                                                 for h in ("pool-a2", "pool-a3")))
-    done = run_playbook("portmatrix.xenserver.site", "-l", "pool_hosts", inventories=[bad])
+    # The preflight finds this one before any change (test_preflight_...); without it, the rollout
+    # still stops a failure that only shows when a host changes.
+    done = run_playbook("portmatrix.xenserver.site", "-l", "pool_hosts", "-e", "portmatrix_preflight=false",
+                        inventories=[bad])
     assert done.returncode != 0
     assert re.findall(r"fatal: \[(pool-[a-z0-9]+)\]", done.stdout) == ["pool-a2"], done.stdout[-3000:]
-    assert "[pool-a3]" not in done.stdout and firewall("pool-a3") == stock["pool-a3"]  # never reached
+    assert "[pool-a3]" not in done.stdout.split("PLAY [Open exactly", 1)[1] and firewall("pool-a3") == stock["pool-a3"]
     batches = done.stdout.split("PLAY [Open exactly")[1:]
     assert set(re.findall(r"(?:ok|changed): \[(pool-[a-z0-9]+)\]", batches[0])) == {"pool-a1"}  # the canary, alone
     assert firewall("pool-a1") != stock["pool-a1"]
     assert len(batches) == 2  # the canary's batch and the first wave: then the run stopped
     lab.reset(pools)
+
+
+def test_preflight_stops_a_host_that_cannot_take_its_plan_before_any_host_changes(lab, run_playbook):
+    """portmatrix_firewall_backend: firewalld on iptables hosts failed only on those hosts, after the
+    canary (and earlier waves) had been changed (issue 18, item 2)."""
+    pools = ["pool-a1", "pool-a2", "pool-b1"]
+    lab.reset(pools)
+
+    def firewall(host):
+        return lab.exec(host, ["sh", "-c", "iptables -S; ip6tables -S; nft -s list ruleset | sha256sum"], check=True).stdout
+    stock = dict((h, firewall(h)) for h in pools)
+    bad = host_vars_file(lab, "bad-backend", {"pool-b1": {"portmatrix_firewall_backend": "firewalld"}})
+    started = time.time()
+    done = run_playbook("portmatrix.xenserver.site", "-l", ",".join(pools), inventories=[bad])
+    assert done.returncode != 0
+    assert "PLAY [Preflight every host at once" in done.stdout
+    assert re.findall(r"fatal: \[(pool-[a-z0-9]+)\]", done.stdout) == ["pool-b1"], done.stdout[-3000:]
+    assert "firewalld is not running" in done.stdout
+    assert "PLAY [Open exactly" not in done.stdout, done.stdout[-3000:]   # no canary, no batch
+    assert dict((h, firewall(h)) for h in pools) == stock
+    print("site run stopped by the preflight on %d hosts in %.1f s" % (len(pools), time.time() - started))
+    # the nightly enforcing drift run the same
+    done = run_playbook("portmatrix.xenserver.drift", "-l", ",".join(pools), "-e", "portmatrix_enforce=true",
+                        inventories=[bad])
+    assert done.returncode == 2, done.stdout[-3000:]
+    assert re.findall(r"fatal: \[(pool-[a-z0-9]+)\]", done.stdout) == ["pool-b1"], done.stdout[-3000:]
+    assert "PLAY [Compare (or correct)" not in done.stdout and dict((h, firewall(h)) for h in pools) == stock

@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import signal
 import subprocess
 import threading
 import time
@@ -229,3 +231,54 @@ def test_a_save_that_fails_puts_the_running_rules_back(lab, run_module):
     assert iptables_state(lab, host) == before
     probe(lab, [flow("outsider", host, "tcp", 443, "open")])     # not the strict plan
     assert run_module(host, args, check=True)["changed"] is False
+
+
+def session_processes(sshd_pid):
+    """Every process below the host's sshd listener: the sessions of its open SSH connections."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (IOError, OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], list(children.get(sshd_pid, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def test_a_stalled_ssh_session_fails_at_the_host_timeout_naming_host_and_step(lab, run_module):
+    """A stalled live SSH session (its sshd stopped) left the SSH guard's read waiting for ever:
+    the play hung with no time limit (issue 18, item 4)."""
+    host = "pool-c2"
+    lab.reset([host])
+    args = {"from_inventory": True}
+    opened = subprocess.run([run_module.ansible, host, "-i", lab.inventory_path, "-m", "ansible.builtin.ping"], env=run_module.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
+    assert "pong" in opened.stdout, opened.stdout  # the multiplexed connection stays open (ControlPersist)
+    sessions = session_processes(lab.info()["hosts"][host]["pids"]["sshd"])
+    assert sessions
+    started = time.time()
+    try:
+        for pid in sessions:
+            os.kill(pid, signal.SIGSTOP)
+        done = subprocess.run(run_module.argv(host, args, check=True) + ["-e", "portmatrix_host_timeout=5"],
+                              env=run_module.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True, timeout=90)
+    finally:
+        for pid in sessions:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+    took = time.time() - started
+    assert done.returncode != 0
+    assert ("%s: no answer from the host within 5s (portmatrix_host_timeout) while reading the address of its "
+            "SSH connection (the SSH guard); its SSH session is stalled" % host) in done.stdout, done.stdout
+    assert took < 30, took
+    lab.reset([host])

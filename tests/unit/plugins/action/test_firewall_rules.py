@@ -221,3 +221,42 @@ def test_a_source_only_host_in_the_roles_groups_is_skipped_not_failed(run_tmp):
     outside = make_action(FIREWALL, {"from_inventory": True, "role": "pool_host"}, target=target).run(
         task_vars=inventory.task_vars("api"))
     assert outside["failed"] is True and "api is in none of the groups pool_hosts" in outside["msg"]
+
+
+class StalledConnection(FakeConnection):
+    """The guard's read never gets an answer, as on a stalled SSH session (bounded here: 30 s)."""
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        import select
+        import socket
+        self.commands.append((cmd, sudoable))
+        ours, theirs = socket.socketpair()
+        try:
+            select.select([ours], [], [], 30)
+        finally:
+            ours.close()
+            theirs.close()
+        return 0, b"", b""
+
+
+def test_a_stalled_guard_read_fails_at_the_host_timeout_and_closes_the_connection(run_tmp, inventory):
+    """The guard's read on a stalled session never returned and the play hung (issue 18, item 4)."""
+    import time
+    connection, target = StalledConnection(), FakeTarget()
+    started = time.time()
+    with pytest.raises(AnsibleActionFail, match=r"^a1: no answer from the host within 1s \(portmatrix_host_timeout\) "
+                                                r"while reading the address of its SSH connection \(the SSH guard\)"):
+        make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
+            task_vars=inventory.task_vars("a1", portmatrix_host_timeout=1))
+    assert time.time() - started < 10
+    assert target.calls == [] and connection.resets == 1  # the module never ran; the stalled session is closed
+
+
+def test_a_bad_host_timeout_names_the_host_before_anything_is_sent(run_tmp, inventory):
+    connection, target = FakeConnection(), FakeTarget()
+    bad = inventory.task_vars("a1", portmatrix_host_timeout="soon")
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(task_vars=bad)
+    assert result["failed"] and "a1: portmatrix_host_timeout must be a whole number of seconds" in result["msg"]
+    with pytest.raises(AnsibleActionFail, match="a1: portmatrix_host_timeout must be a whole number of seconds"):
+        make_action(FIREWALL, {"components": ["pool_host"]}, connection=connection, target=target).run(task_vars=bad)
+    assert connection.commands == [] and target.calls == []

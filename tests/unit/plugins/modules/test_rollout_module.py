@@ -82,3 +82,23 @@ def test_a_drift_check_is_one_batch_past_failures_and_enforcing_rolls_out(run_tm
     assert site["batches"] == [1, 4, 1] and site["max_fail_percentage"] == 0
     with pytest.raises(AnsibleActionFail, match="portmatrix_max_fail_percentage must be a whole number from 0 to 100"):
         make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", portmatrix_max_fail_percentage="150"))
+
+
+def test_preflight_lists_every_managed_host_unless_switched_off_or_in_check_mode(run_tmp, inventory):
+    """The site playbook checks these hosts, read-only and all at once, before the canary changes
+    anything (issue 18: a backend mismatch failed only after the earlier hosts were changed)."""
+    inventory.hostvars["nas"]["portmatrix_manage_firewall"] = False
+    on = make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert on["preflight"] == ["a1", "a2", "b1", "lic"]   # nas (unmanaged) and xc (a source only) are never contacted
+    assert on["ansible_facts"]["portmatrix_rollout"]["preflight"] == on["preflight"]
+    off = make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_preflight="false"))
+    assert off["preflight"] == [] and off["waves"] == on["waves"]
+    checking = make_action("rollout", {}, check_mode=True).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert checking["preflight"] == []
+    drift = make_action("rollout", {"playbook": "drift"}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS))
+    assert drift["preflight"] == []   # a drift check changes nothing
+    enforcing = make_action("rollout", {"playbook": "drift"}).run(
+        task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_enforce="true"))
+    assert enforcing["preflight"] == on["preflight"]
+    with pytest.raises(AnsibleActionFail, match="portmatrix_preflight"):
+        make_action("rollout", {}).run(task_vars=inventory.task_vars("a1", play_hosts=HOSTS, portmatrix_preflight="soon"))

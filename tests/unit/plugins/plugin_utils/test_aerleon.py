@@ -203,7 +203,7 @@ def test_a_new_export_replaces_our_policies_and_keeps_the_teams(tmp_path):
     team = os.path.join(directory, aerleon.POLICY_DIR, "team-edge.yaml")
     with open(team, "w") as handle:
         handle.write("filters: []\n")
-    lonely = estate({"pool_hosts": ["a1"]}, {"a1": {"ansible_host": "192.0.2.11"}})
+    lonely = estate({"pool_hosts": ["a1"]}, {"a1": {"ansible_host": "192.0.2.11", "portmatrix_pool": "pool_a"}})
     calls = engine.plan_hosts(lonely, {"a1": {}})
     files = aerleon.export(lonely, engine.destination_flows(lonely, calls))
     assert sorted(files) == [aerleon.NETWORKS_FILE, aerleon.SERVICES_FILE]   # one host: no flow, no policy

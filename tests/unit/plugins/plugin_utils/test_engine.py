@@ -160,12 +160,22 @@ def test_bad_settings_name_the_host_and_the_variable(name, value, message):
     assert message in str(err.value)
 
 
-def test_warnings_for_unpooled_hosts_and_lonely_clustered_pools():
+def test_unpooled_hosts_and_unknown_clustered_pools_stop_the_run():
+    """Both slips once only warned: b1 went into pool 'default' (losing 80/443 to its real pool), and
+    a misspelt clustered pool rejected the cluster ports on every member of the real one."""
     hosts = dict(HOSTS, b1={"ansible_host": "192.0.2.21"})
-    e = estate(GROUPS, hosts, {"portmatrix_clustered_pools": ["default", "pool_x"]})
-    assert any("no portmatrix_pool" in w and "b1" in w for w in e.warnings)
-    assert any("clustered pool 'default' has one member (b1)" in w for w in e.warnings)
-    assert any("'pool_x', which no pool host is in" in w for w in e.warnings)
+    with pytest.raises(engine.EngineError) as err:
+        estate(GROUPS, hosts, {"portmatrix_clustered_pools": ["pool-a"]})
+    assert err.value.messages == [
+        "b1: a pool host (group pool_hosts) without portmatrix_pool: set the pool it is in (known pools: pool_a)",
+        "portmatrix_clustered_pools names 'pool-a', which no pool host is in; did you mean 'pool_a'? "
+        "(known pools: pool_a)",
+    ]
+
+
+def test_a_lonely_clustered_pool_warns():
+    e = estate(GROUPS, HOSTS, {"portmatrix_clustered_pools": ["pool_b"]})
+    assert any("clustered pool 'pool_b' has one member (b1)" in w for w in e.warnings)
 
 
 def pair_files(the_estate, calls):
