@@ -68,6 +68,11 @@ class Backend:
         nothing apart from its running state."""
         raise NotImplementedError
 
+    def save_steps(self, plan):
+        """Restore steps (see _restore_runner.py) that make what the host loads at boot hold the plan
+        (worked out after the read-back; commit confirmed keeps them for the confirmation)."""
+        raise NotImplementedError
+
     def save(self, plan):
         """Make what the host loads at boot hold the plan (runs after the read-back)."""
         raise NotImplementedError

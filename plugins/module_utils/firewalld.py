@@ -496,6 +496,9 @@ class FirewalldBackend(Backend):
     def saved_views(self, plan):
         return None, None
 
+    def save_steps(self, plan):
+        return []
+
     def save(self, plan):
         return None
 

@@ -479,10 +479,11 @@ class IptablesBackend(Backend):
             desired[family] = desired_view(plan, family, table, self.state)
         return current, desired
 
-    def save(self, plan):
-        """Merge the owned chains and jumps into each saved file; every other line stays (Docker and
-        fail2ban rebuild theirs at start, xapi saves its own). A missing file starts from the
-        running rules."""
+    def save_steps(self, plan):
+        """Steps (see _restore_runner.py) that merge the owned chains and jumps into each saved file;
+        every other line stays (Docker and fail2ban rebuild theirs at start, xapi saves its own). A
+        missing file starts from the running rules."""
+        steps = []
         for family in self.families:
             path = self._saved_file(family)
             text = _restore_runner.read_file(path)
@@ -496,4 +497,8 @@ class IptablesBackend(Backend):
             table = parse_filter_table(text)
             chains = list(render_chains(plan, family).items()) if self.state == "present" else []
             jumps = desired_jumps(plan, table) if self.state == "present" else []
-            _restore_runner.write_file(path, merge_saved(text, chains, jumps), mode)
+            steps.append({"write": path, "text": merge_saved(text, chains, jumps), "mode": mode})
+        return steps
+
+    def save(self, plan):
+        restore.run_or_raise(self.save_steps(plan), self.run, IptablesError)
