@@ -8,14 +8,18 @@ nftables host, over real SSH from the lab's controller namespace.
 
     .venv/core216/bin/python benchmarks/confirm_bench.py [--prefix pmxcb-] [--repeat 3]
 
-Reports per host the wall time of a change with and without confirmation and the time the
-action plugin spent confirming (a new SSH connection and a second, short module run).
-Goal: the confirmation costs one extra connection, under 1 s per host. Exit 1 when missed.
+Changes with and without confirmation alternate (one interleaved run, so that load on the
+machine weighs on both alike). Reports per host the median wall time of a change with and
+without confirmation, the extra the confirmation costs (the difference of the two medians)
+and the time the action plugin spent confirming (a new SSH connection carrying only the
+token, and the host's small confirm program).
+Goal: the confirmation costs under 0.3 s per host over the unconfirmed path. Exit 1 when missed.
 """
 
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 HOSTS = ("pool-b1", "filer", "license2")
+GOAL_EXTRA_S = 0.3
 
 
 def main(argv=None):
@@ -74,18 +79,20 @@ def main(argv=None):
                         timings[window].append(elapsed)
                         if window:
                             confirms.append(result["confirm"]["seconds"])
-            row = {"host": host, "backend": result["backend"], "without_s": round(statistics.median(timings[0]), 2),
-                   "with_s": round(statistics.median(timings[60]), 2),
+            without, with_ = statistics.median(timings[0]), statistics.median(timings[60])
+            row = {"host": host, "backend": result["backend"], "without_s": round(without, 2),
+                   "with_s": round(with_, 2), "extra_s": round(with_ - without, 2),
                    "confirm_s": round(statistics.median(confirms), 2), "confirm_max_s": round(max(confirms), 2)}
             rows.append(row)
-            print("%-9s %-9s change %5.2f s without confirmation, %5.2f s with; the confirmation itself %4.2f s "
-                  "(max %4.2f)" % (host, row["backend"], row["without_s"], row["with_s"], row["confirm_s"],
-                                   row["confirm_max_s"]))
-            if row["confirm_s"] >= 1:
-                failures.append("%s: the confirmation took %.2f s (goal: under 1 s)" % (host, row["confirm_s"]))
+            print("%-9s %-9s change %5.2f s without confirmation, %5.2f s with: %+5.2f s; the confirmation itself "
+                  "%4.2f s (max %4.2f)" % (host, row["backend"], row["without_s"], row["with_s"], row["extra_s"],
+                                          row["confirm_s"], row["confirm_max_s"]))
+            if with_ - without >= GOAL_EXTRA_S:
+                failures.append("%s: the confirmation added %.2f s (goal: under %.1f s)"
+                                % (host, with_ - without, GOAL_EXTRA_S))
     finally:
         lab.down()
-        os.unlink(os.path.join(collections, "ansible_collections", "portmatrix", "xenserver"))
+        shutil.rmtree(collections)  # the symlink to this checkout goes, not what it points to
     for failure in failures:
         print("GOAL MISSED: " + failure, file=sys.stderr)
     return 1 if failures else 0
