@@ -66,7 +66,7 @@ def wait(pending, state, runner):
         write_json(state["record"], {"token": state["token"], "rolled_back_at": time.time(),
                                      "armed_at": state["armed_at"], "timeout": state["timeout"],
                                      "why": "no confirmation came within %ss" % state["timeout"],
-                                     "errors": errors})
+                                     "errors": errors, "pid": os.getpid()})
         os.remove(pending)
         remove_file(pid_path(pending))  # the record is what is left; the next run reports it once
     finally:
@@ -97,22 +97,31 @@ def stop_waiter(pending):
             pid = int(handle.read().strip())
     except (IOError, OSError, ValueError):
         return
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            cmdline = handle.read().decode("utf-8", "replace")
-    except (IOError, OSError):
-        cmdline = ""
-    if os.path.basename(pending) in cmdline and "--confirm" not in cmdline:
+    if _is_waiter(pid, pending):
         try:
             os.kill(pid, signal.SIGTERM)
         except OSError as exc:
             if exc.errno != errno.ESRCH:
                 raise
-        for _attempt in range(50):  # it is not our child: wait until it is gone, 5 s at most
-            if not os.path.exists("/proc/%d" % pid) or _zombie(pid):
-                break
-            time.sleep(0.1)
+        _wait_gone(pid)
     remove_file(pid_file)
+
+
+def _is_waiter(pid, pending):
+    """True when pid runs the waiter of pending (its command line names the pending file)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            cmdline = handle.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return False
+    return os.path.basename(pending) in cmdline and "--confirm" not in cmdline
+
+
+def _wait_gone(pid):
+    for _attempt in range(50):  # it is not our child: wait until it is gone, 5 s at most
+        if not os.path.exists("/proc/%d" % pid) or _zombie(pid):
+            return
+        time.sleep(0.1)
 
 
 def _zombie(pid):
@@ -127,6 +136,8 @@ def rolled_back(record_path, pending):
     """The record of a rollback, consumed: the confirmation reports it, nobody else will."""
     with open(record_path) as handle:
         done = json.load(handle)
+    if done.get("pid") and _is_waiter(done["pid"], pending):
+        _wait_gone(done["pid"])  # it wrote the record and is exiting: the answer comes once it is gone
     remove_file(record_path)
     remove_file(pid_path(pending))
     return {"rolled_back": done}

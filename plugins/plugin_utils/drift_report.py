@@ -191,6 +191,21 @@ def summary(rows, enforce=False, settings_error=None):
             "drifted": drifted, "no_result": not_checked, "hosts": rows}
 
 
+# Where the drift playbook keeps a failed settings check, on localhost (run_hosts()).
+SETTINGS_ERROR_VAR = "__drift_settings_error"
+
+
+def run_hosts(localhost_vars):
+    """(hosts, settings error) of a drift run, from localhost's variables: the rollout's order of
+    the hosts (ansible_facts.portmatrix_rollout.order), or [] and the message that stops the run
+    (exit status 1) when the settings check failed."""
+    error = _get(localhost_vars, SETTINGS_ERROR_VAR)
+    if error:
+        return [], "bad settings, so no host was checked (exit status 1): %s" % _text(error, 2000)
+    rollout = _mapping(_mapping(_get(localhost_vars, "ansible_facts")).get("portmatrix_rollout"))
+    return list(rollout.get("order") or []), ""
+
+
 def cause_of(report, host):
     """The cause in host's row of the report, '' when the host has no row."""
     for row in report.get("hosts") or []:

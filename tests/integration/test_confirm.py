@@ -38,8 +38,13 @@ def confirm_files(lab, host):
 
 
 def waiters(lab, host):
-    """Commit-confirmed waiter processes in the host."""
-    return lab.exec(host, ["sh", "-c", "ps -eo args | grep '[c]onfirm-' || true"], check=True).stdout.splitlines()
+    """Commit-confirmed waiter processes in the host. The lab's hosts share the machine's process list
+    (each has a mount namespace of its own), so only processes in the host's mount namespace count: another
+    lab's (another test run's) waiters are not this host's."""
+    script = ("me=$(readlink /proc/self/ns/mnt); for p in /proc/[0-9]*; do "
+              "[ \"$(readlink $p/ns/mnt 2>/dev/null)\" = \"$me\" ] && tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; "
+              "done | grep '[c]onfirm-' || true")
+    return lab.exec(host, ["sh", "-c", script], check=True).stdout.splitlines()
 
 
 def leftovers(lab, host):
