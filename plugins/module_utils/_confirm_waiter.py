@@ -118,10 +118,11 @@ def _is_waiter(pid, pending):
 
 
 def _wait_gone(pid):
-    for _attempt in range(50):  # it is not our child: wait until it is gone, 5 s at most
-        if not os.path.exists("/proc/%d" % pid) or _zombie(pid):
-            return
-        time.sleep(0.1)
+    # It is not our child: look until it is gone, 5 s at most, in short steps (a stopped waiter is
+    # gone within milliseconds, and the confirmation waits for this).
+    deadline = time.time() + 5
+    while os.path.exists("/proc/%d" % pid) and not _zombie(pid) and time.time() < deadline:
+        time.sleep(0.005)
 
 
 def _zombie(pid):

@@ -56,7 +56,8 @@ def _paths(token, state_dir=STATE_DIR):
 def confirm_argv(python, token, state_dir=STATE_DIR):
     """The command that confirms the change token (run as root over a new connection): the
     waiter program in its confirm mode, with the interpreter the arming run reported."""
-    return [python, "-B", os.path.join(state_dir, WAITER_FILE), "--confirm", _paths(token, state_dir)[0]]
+    # -S: no site packages to look through (the program needs the standard library only)
+    return [python, "-B", "-S", os.path.join(state_dir, WAITER_FILE), "--confirm", _paths(token, state_dir)[0]]
 
 
 def _write_program(module, path):
