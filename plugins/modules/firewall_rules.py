@@ -192,7 +192,7 @@ options:
     description:
       - Commit confirmed. A change of the running rules puts itself back after this many seconds unless the
         controller confirms it from a NEW connection (the action plugin does, at once, after closing its
-        multiplexed connection). The confirmation carries only the change's token and runs no module: a small
+        multiplexed connection). The confirmation carries only the change's token and runs no module; a small
         program armed with the change writes the saved rules, which the change worked out, after checking
         that the running rules are still the change's. The saved rules are written only with the
         confirmation, so a reboot inside the window comes back with the rules of before.
