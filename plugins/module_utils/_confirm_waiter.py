@@ -160,8 +160,10 @@ def confirm(pending):
             raise
         if os.path.exists(record):
             return rolled_back(record, pending)
-        return {"failed": True, "msg": "no change is waiting for confirmation on this host (%s is gone: rebooted, "
-                                      "or confirmed already)" % os.path.basename(pending)}
+        gone = os.path.basename(pending)
+        return {"failed": True,
+                "msg": "no change is waiting for confirmation on this host (%s is gone: rebooted, or confirmed "
+                       "already)" % gone}
     runner = load_runner(state["runner"])
     lock = runner.take_lock(state["lock"], state["lock_timeout"])
     try:
