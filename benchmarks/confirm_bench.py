@@ -10,8 +10,8 @@ nftables host, over real SSH from the lab's controller namespace.
 
 Changes with and without confirmation alternate (one interleaved run, so that load on the
 machine weighs on both alike). Reports per host the median wall time of a change with and
-without confirmation, the extra the confirmation costs (the difference of the two medians)
-and the time the action plugin spent confirming (a new SSH connection carrying only the
+without confirmation, the extra the confirmation costs (the median of the differences between
+the same change made without and then with it, in the same attempt) and the time the action plugin spent confirming (a new SSH connection carrying only the
 token, and the host's small confirm program).
 Goal: the confirmation costs under 0.3 s per host over the unconfirmed path. Exit 1 when missed.
 """
@@ -80,16 +80,18 @@ def main(argv=None):
                         if window:
                             confirms.append(result["confirm"]["seconds"])
             without, with_ = statistics.median(timings[0]), statistics.median(timings[60])
+            # the extra: the median of the differences of neighbours (the same change, made without and then
+            # with the confirmation within one attempt), steadier under load than a difference of medians
+            extra = statistics.median(w - wo for w, wo in zip(timings[60], timings[0]))
             row = {"host": host, "backend": result["backend"], "without_s": round(without, 2),
-                   "with_s": round(with_, 2), "extra_s": round(with_ - without, 2),
+                   "with_s": round(with_, 2), "extra_s": round(extra, 2),
                    "confirm_s": round(statistics.median(confirms), 2), "confirm_max_s": round(max(confirms), 2)}
             rows.append(row)
             print("%-9s %-9s change %5.2f s without confirmation, %5.2f s with: %+5.2f s; the confirmation itself "
                   "%4.2f s (max %4.2f)" % (host, row["backend"], row["without_s"], row["with_s"], row["extra_s"],
                                           row["confirm_s"], row["confirm_max_s"]))
-            if with_ - without >= GOAL_EXTRA_S:
-                failures.append("%s: the confirmation added %.2f s (goal: under %.1f s)"
-                                % (host, with_ - without, GOAL_EXTRA_S))
+            if extra >= GOAL_EXTRA_S:
+                failures.append("%s: the confirmation added %.2f s (goal: under %.1f s)" % (host, extra, GOAL_EXTRA_S))
     finally:
         lab.down()
         shutil.rmtree(collections)  # the symlink to this checkout goes, not what it points to
