@@ -63,6 +63,11 @@ class Backend:
         (read now when None), runtime and saved alike, from whatever state it is in by then."""
         raise NotImplementedError
 
+    def running_steps(self, current):
+        """Restore steps of the running owned scope of current alone (no files): what commit confirmed
+        checks the kernel against before it saves (_restore_runner.differs); [] when nothing is compared."""
+        raise NotImplementedError
+
     def saved_views(self, plan):
         """(now, want) of what the host loads at boot, as views(); (None, None) when the backend keeps
         nothing apart from its running state."""

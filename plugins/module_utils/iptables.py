@@ -450,7 +450,13 @@ class IptablesBackend(Backend):
     def snapshot(self, current=None):
         """Restore steps (see _restore_runner.py) that put the owned scope back as it is now: the
         owned chains and jumps of each family and, when persisting, the saved files."""
-        current = self.read() if current is None else current
+        steps = self.running_steps(self.read() if current is None else current)
+        if self.persist_enabled and self.persistence:
+            steps.extend(restore.file_steps(self._saved_file(family) for family in self.families))
+        return steps
+
+    def running_steps(self, current):
+        """Restore steps of the running owned scope of current alone: its chains and jumps, per family."""
         steps = []
         for family in self.families:
             chains, jumps = _restore_runner.owned_iptables(current[family].text, PREFIX)
@@ -458,8 +464,6 @@ class IptablesBackend(Backend):
                 "save": [self.tools[TOOLS[family][0]], "-t", "filter"],
                 "restore": [self.tools[TOOLS[family][1]]],
                 "prefix": PREFIX, "chains": chains, "jumps": jumps}})
-        if self.persist_enabled and self.persistence:
-            steps.extend(restore.file_steps(self._saved_file(family) for family in self.families))
         return steps
 
     # --- persistence ---

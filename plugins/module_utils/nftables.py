@@ -586,11 +586,15 @@ class NftablesBackend(Backend):
     # --- safety ---
     def snapshot(self, current=None):
         """Restore steps: the owned objects as they are, then our file and the host's file as they are."""
-        ruleset = (current or self.read())["ruleset"]
-        steps = [{"nft": {"nft": self.nft, "prefix": PREFIX, "tables": _restore_runner.nft_owned(ruleset.data, PREFIX)}}]
+        steps = self.running_steps(current or self.read())
         if self.persist_enabled and self.conf_file:
             steps += restore.file_steps([self.own_file, self.conf_file])
         return steps
+
+    def running_steps(self, current):
+        """Restore steps of the running owned scope of current alone: the owned objects."""
+        return [{"nft": {"nft": self.nft, "prefix": PREFIX,
+                         "tables": _restore_runner.nft_owned(current["ruleset"].data, PREFIX)}}]
 
     # --- persistence ---
     def _saved_texts(self, plan):

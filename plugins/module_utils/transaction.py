@@ -105,7 +105,7 @@ class Transaction:
         steps that write the saved rules (when persisting), and the running owned scope after the
         change (the read-back, as restore steps), which it checks first."""
         return {"commit": self.backend.save_steps(self.plan) if self.persist else [],
-                "applied": [step for step in self.backend.snapshot(after) if "iptables" in step or "nft" in step]}
+                "applied": self.backend.running_steps(after)}
 
     def _change(self, current, drift, result, persist=True):
         """Write (when drift) and save (when persist); returns the state read back after the write."""
@@ -124,6 +124,7 @@ class Transaction:
             if self._saved_drift():
                 raise TransactionError("the saved %s rules still differ from the running ones after saving"
                                        % self.backend.name)
+        return after
 
 
 def _saved_changes(saved_now, saved_want, which):
