@@ -17,6 +17,7 @@ Goal: the confirmation costs under 0.3 s per host over the unconfirmed path. Exi
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -41,10 +42,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from portmatrix_lab.lab import Lab
     from conftest import peers_of  # the integration tests' module arguments for a lab host
+    with linked_collections(ROOT) as collections:
+        return run(args, collections, Lab(prefix=args.prefix, state_dir="/tmp/" + args.prefix.rstrip("-")), peers_of)
+
+
+@contextlib.contextmanager
+def linked_collections(root):
+    """A temporary collections path whose portmatrix.xenserver is root (a symlink); removed afterwards,
+    the symlink with it and nothing it points to."""
     collections = tempfile.mkdtemp(prefix="pmx-confirm-bench-")
-    os.makedirs(os.path.join(collections, "ansible_collections", "portmatrix"))
-    os.symlink(ROOT, os.path.join(collections, "ansible_collections", "portmatrix", "xenserver"))
-    lab = Lab(prefix=args.prefix, state_dir="/tmp/" + args.prefix.rstrip("-"))
+    try:
+        os.makedirs(os.path.join(collections, "ansible_collections", "portmatrix"))
+        os.symlink(root, os.path.join(collections, "ansible_collections", "portmatrix", "xenserver"))
+        yield collections
+    finally:
+        shutil.rmtree(collections)
+
+
+def run(args, collections, lab, peers_of):
+    """The changes, timed, on lab (brought up and torn down here); the exit status."""
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_STDOUT_CALLBACK="minimal",
                ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1")
@@ -94,7 +110,6 @@ def main(argv=None):
                 failures.append("%s: the confirmation added %.2f s (goal: under %.1f s)" % (host, extra, GOAL_EXTRA_S))
     finally:
         lab.down()
-        shutil.rmtree(collections)  # the symlink to this checkout goes, not what it points to
     for failure in failures:
         print("GOAL MISSED: " + failure, file=sys.stderr)
     return 1 if failures else 0
