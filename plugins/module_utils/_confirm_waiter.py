@@ -171,7 +171,10 @@ def confirm(pending):
             return rolled_back(record, pending)
         os.remove(pending)  # from now on the waiter exits without touching anything
         stop_waiter(pending)
-        changed = [why for why in (runner.differs(step) for step in state.get("applied", [])) if why]
+        try:
+            changed = [why for why in (runner.differs(step) for step in state.get("applied", [])) if why]
+        except Exception as exc:  # the waiter is stopped: whatever happens, the old rules come back below
+            changed = ["could not read them: %s" % exc]
         errors = [] if changed else runner.run_steps(state.get("commit", []))
         if not changed and not errors:
             return {"confirmed": True, "persisted": bool(state.get("commit"))}

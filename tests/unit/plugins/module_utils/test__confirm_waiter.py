@@ -142,3 +142,13 @@ def test_confirm_puts_the_change_back_when_the_running_scope_changed_meanwhile(a
     done = _confirm_waiter.confirm(str(pending))
     assert done["failed"] and "changed between the change and its confirmation" in done["msg"]
     assert not saved.exists() and target.read_text() == u"old\n"  # nothing saved, the old rules back
+
+
+def test_confirm_puts_the_change_back_when_the_running_scope_cannot_be_read(armed, tmp_path):
+    pending, state, target = armed
+    unreadable = _applied(["-j ACCEPT"])
+    unreadable["iptables"]["save"] = [str(tmp_path / "no-such-iptables-save")]
+    state.update(applied=[unreadable], commit=[])
+    _confirm_waiter.write_json(str(pending), state)
+    done = _confirm_waiter.confirm(str(pending))
+    assert done["failed"] and "could not read them" in done["msg"] and target.read_text() == u"old\n"
