@@ -8,14 +8,19 @@ nftables host, over real SSH from the lab's controller namespace.
 
     .venv/core216/bin/python benchmarks/confirm_bench.py [--prefix pmxcb-] [--repeat 3]
 
-Reports per host the wall time of a change with and without confirmation and the time the
-action plugin spent confirming (a new SSH connection and a second, short module run).
-Goal: the confirmation costs one extra connection, under 1 s per host. Exit 1 when missed.
+Changes with and without confirmation alternate (one interleaved run, so that load on the
+machine weighs on both alike). Reports per host the median wall time of a change with and
+without confirmation, the extra the confirmation costs (the median of the differences between
+the same change made without and then with it, in the same attempt) and the time the action plugin spent confirming (a new SSH connection carrying only the
+token, and the host's small confirm program).
+Goal: the confirmation costs under 0.3 s per host over the unconfirmed path. Exit 1 when missed.
 """
 
 import argparse
+import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "lab"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 HOSTS = ("pool-b1", "filer", "license2")
+GOAL_EXTRA_S = 0.3
 
 
 def main(argv=None):
@@ -36,10 +42,25 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from portmatrix_lab.lab import Lab
     from conftest import peers_of  # the integration tests' module arguments for a lab host
+    with linked_collections(ROOT) as collections:
+        return run(args, collections, Lab(prefix=args.prefix, state_dir="/tmp/" + args.prefix.rstrip("-")), peers_of)
+
+
+@contextlib.contextmanager
+def linked_collections(root):
+    """A temporary collections path whose portmatrix.xenserver is root (a symlink); removed afterwards,
+    the symlink with it and nothing it points to."""
     collections = tempfile.mkdtemp(prefix="pmx-confirm-bench-")
-    os.makedirs(os.path.join(collections, "ansible_collections", "portmatrix"))
-    os.symlink(ROOT, os.path.join(collections, "ansible_collections", "portmatrix", "xenserver"))
-    lab = Lab(prefix=args.prefix, state_dir="/tmp/" + args.prefix.rstrip("-"))
+    try:
+        os.makedirs(os.path.join(collections, "ansible_collections", "portmatrix"))
+        os.symlink(root, os.path.join(collections, "ansible_collections", "portmatrix", "xenserver"))
+        yield collections
+    finally:
+        shutil.rmtree(collections)
+
+
+def run(args, collections, lab, peers_of):
+    """The changes, timed, on lab (brought up and torn down here); the exit status."""
     ansible = os.path.join(os.path.dirname(sys.executable), "ansible")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_STDOUT_CALLBACK="minimal",
                ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_NOCOLOR="1")
@@ -74,18 +95,21 @@ def main(argv=None):
                         timings[window].append(elapsed)
                         if window:
                             confirms.append(result["confirm"]["seconds"])
-            row = {"host": host, "backend": result["backend"], "without_s": round(statistics.median(timings[0]), 2),
-                   "with_s": round(statistics.median(timings[60]), 2),
+            without, with_ = statistics.median(timings[0]), statistics.median(timings[60])
+            # the extra: the median of the differences of neighbours (the same change, made without and then
+            # with the confirmation within one attempt), steadier under load than a difference of medians
+            extra = statistics.median(w - wo for w, wo in zip(timings[60], timings[0]))
+            row = {"host": host, "backend": result["backend"], "without_s": round(without, 2),
+                   "with_s": round(with_, 2), "extra_s": round(extra, 2),
                    "confirm_s": round(statistics.median(confirms), 2), "confirm_max_s": round(max(confirms), 2)}
             rows.append(row)
-            print("%-9s %-9s change %5.2f s without confirmation, %5.2f s with; the confirmation itself %4.2f s "
-                  "(max %4.2f)" % (host, row["backend"], row["without_s"], row["with_s"], row["confirm_s"],
-                                   row["confirm_max_s"]))
-            if row["confirm_s"] >= 1:
-                failures.append("%s: the confirmation took %.2f s (goal: under 1 s)" % (host, row["confirm_s"]))
+            print("%-9s %-9s change %5.2f s without confirmation, %5.2f s with: %+5.2f s; the confirmation itself "
+                  "%4.2f s (max %4.2f)" % (host, row["backend"], row["without_s"], row["with_s"], row["extra_s"],
+                                          row["confirm_s"], row["confirm_max_s"]))
+            if extra >= GOAL_EXTRA_S:
+                failures.append("%s: the confirmation added %.2f s (goal: under %.1f s)" % (host, extra, GOAL_EXTRA_S))
     finally:
         lab.down()
-        os.unlink(os.path.join(collections, "ansible_collections", "portmatrix", "xenserver"))
     for failure in failures:
         print("GOAL MISSED: " + failure, file=sys.stderr)
     return 1 if failures else 0

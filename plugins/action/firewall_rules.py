@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import time
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
@@ -101,17 +102,16 @@ class ActionModule(ActionBase):
     def _confirm(self, module_args, applied, task_vars):
         """The change is armed to roll back by itself on the host; only a NEW connection from
         the controller may confirm it (an open, multiplexed one survives a firewall that
-        refuses new connections).  The confirming run also writes the saved rules."""
+        refuses new connections).  The confirmation carries only the change's token: a small
+        program armed with the change writes the saved rules (no module, no plan again)."""
         armed = applied["confirm"]
         returned = time.time()  # the host armed its rollback just before this
-        # the backend the change was made with: the confirming run detects nothing again
-        args = dict(module_args, backend=applied.get("backend", "auto"))
         started = time.time()
-        confirmed, error = self._confirm_once(args, armed["token"], task_vars)
+        confirmed, error = self._confirm_once(armed, task_vars)
         if confirmed is None:
             # The host puts the old rules back by itself at its deadline: wait for that, then look.
             time.sleep(max(0.0, float(armed["timeout"]) - (time.time() - returned)) + 3)
-            confirmed, later = self._confirm_once(args, armed["token"], task_vars)
+            confirmed, later = self._confirm_once(armed, task_vars)
             if confirmed is None:
                 return dict(applied, failed=True, confirmed=False, msg=(
                     "the change could not be confirmed: no new connection to the host after it (%s); the host was to "
@@ -127,27 +127,41 @@ class ActionModule(ActionBase):
                                  seconds=round(time.time() - started, 3))
         return result
 
-    def _confirm_once(self, args, token, task_vars):
-        """(module result, None), or (None, why) when no new connection could be opened.
-        The change's token goes in the module's environment (confirm.TOKEN_ENV), not in its arguments."""
+    def _confirm_once(self, armed, task_vars):
+        """(what the host did, None), or (None, why) when no new connection could be opened.
+        Over a new connection and with become (saving needs root), the host's confirm program
+        (confirm.confirm_argv) gets the token and answers one line of JSON."""
         try:
             self._connection.reset()  # close the multiplexed connection: the next one is new
         except Exception as exc:  # pylint: disable=broad-except
             return None, "could not close the previous connection: %s" % exc
-        environment = self._task.environment
-        earlier = environment if isinstance(environment, list) else [environment] if environment else []
-        self._task.environment = earlier + [{confirm.TOKEN_ENV: token}]
         try:
-            result = self._within(task_vars, "confirming the change from a new connection",
-                                  "; unconfirmed, the change rolls back by itself at its deadline",
-                                  self._execute_module, module_name=MODULE, module_args=args, task_vars=task_vars)
+            command = " ".join(self._connection._shell.quote(word)  # pylint: disable=protected-access
+                               for word in confirm.confirm_argv(armed["python"], armed["token"]))
+            ran = self._within(task_vars, "confirming the change from a new connection",
+                               "; unconfirmed, the change rolls back by itself at its deadline",
+                               self._low_level_execute_command, command, sudoable=True)
         except AnsibleConnectionFailure as exc:
             return None, str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed"
-        finally:
-            self._task.environment = environment
-        if result.get("unreachable"):
-            return None, result.get("msg", "unreachable")
-        return result, None
+        except confirm.ConfirmError as exc:
+            return dict(failed=True, confirmed=False, msg=str(exc)), None
+        if ran.get("rc") == 255:
+            return None, (ran.get("stderr") or "").strip() or "connection failed"
+        answers = [line for line in (ran.get("stdout") or "").splitlines() if line.startswith("{")]
+        try:
+            done = json.loads(answers[-1])
+        except (IndexError, ValueError):
+            return dict(failed=True, confirmed=False, msg=(
+                "the confirmation failed on the host (exit %s): %s; the host rolls the change back by itself at its "
+                "deadline" % (ran.get("rc"), (ran.get("stderr") or ran.get("stdout") or "no output").strip()[-2000:]))), None
+        if done.get("rolled_back"):
+            record = done["rolled_back"]
+            errors = record.get("errors") or []
+            done = dict(failed=True, changed=True, rolled_back=True, rollback=record, confirmed=False, msg=(
+                "the change was rolled back at %s, %ss after it: no confirmation came%s" % (
+                    time.strftime("%H:%M:%S UTC", time.gmtime(record.get("rolled_back_at") or 0)), record.get("timeout"),
+                    "; the rollback reported errors: %s" % "; ".join(errors) if errors else "")))
+        return done, None
 
     # ---- the SSH guard -------------------------------------------------------------------
     def _guard(self, sources, call, port):

@@ -6,10 +6,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-# Documentation: drift_report.yml and drift_table.yml beside this file.
+# Documentation: drift_report.yml, drift_table.yml and drift_hosts.yml beside this file.
 # Thin wrappers over plugins/plugin_utils/drift_report.py (pure code, unit-tested there).
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleError, AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import drift_report as report
@@ -33,6 +33,15 @@ def drift_table(value):
     return report.table_lines(value)
 
 
+def drift_hosts(localhost_vars):
+    hosts, settings_error = report.run_hosts(localhost_vars)
+    if settings_error:
+        # Raised while a play's hosts are worked out, this ends ansible-playbook with exit status 1,
+        # the one status no host outcome gives (2 failed, 4 unreachable): bad settings, nothing checked.
+        raise AnsibleError(settings_error)
+    return hosts
+
+
 class FilterModule:
     def filters(self):
-        return {"drift_report": drift_report, "drift_table": drift_table}
+        return {"drift_report": drift_report, "drift_table": drift_table, "drift_hosts": drift_hosts}

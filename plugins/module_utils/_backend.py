@@ -63,9 +63,19 @@ class Backend:
         (read now when None), runtime and saved alike, from whatever state it is in by then."""
         raise NotImplementedError
 
+    def running_steps(self, current):
+        """Restore steps of the running owned scope of current alone (no files): what commit confirmed
+        checks the kernel against before it saves (_restore_runner.differs); [] when nothing is compared."""
+        raise NotImplementedError
+
     def saved_views(self, plan):
         """(now, want) of what the host loads at boot, as views(); (None, None) when the backend keeps
         nothing apart from its running state."""
+        raise NotImplementedError
+
+    def save_steps(self, plan):
+        """Restore steps (see _restore_runner.py) that make what the host loads at boot hold the plan
+        (worked out after the read-back; commit confirmed keeps them for the confirmation)."""
         raise NotImplementedError
 
     def save(self, plan):

@@ -297,6 +297,29 @@ def restore_nft(spec, run):
             raise RuntimeError("%s refused the change: %s\n%s" % (" ".join(argv), (err or out).strip(), batch))
 
 
+# --- is the owned scope still as a step would make it? (the confirmation checks this first) ---
+
+def differs(step, run=call):
+    """'' when the running owned scope is what the "iptables" or "nft" step describes, else what
+    differs; other steps describe no running state ('')."""
+    if "iptables" in step:
+        spec = step["iptables"]
+        rc, out, err = run(spec["save"])
+        if rc != 0:
+            return "%s failed: %s" % (" ".join(spec["save"]), (err or out).strip())
+        chains, jumps = owned_iptables(out, spec["prefix"])
+        if [chains, jumps] != [spec["chains"], spec["jumps"]]:
+            return "the owned chains or jumps of %s are no longer those of the change" % spec["save"][0]
+    elif "nft" in step:
+        spec = step["nft"]
+        rc, out, err = run([spec["nft"], "-j", "list", "ruleset"])
+        if rc != 0:
+            return "nft -j list ruleset failed: %s" % (err or out).strip()
+        if nft_owned(json.loads(out), spec["prefix"]) != spec["tables"]:
+            return "the owned nftables objects are no longer those of the change"
+    return ""
+
+
 # --- the runner ---
 
 def take_lock(path, timeout):

@@ -7,11 +7,14 @@ Before a change the module keeps the restore steps of the previous owned scope (
 backends' snapshot(), see _restore_runner.py) in a pending file under /run/portmatrix and starts a
 waiter: a detached process (its own session, so the SSH session ending does not stop it)
 that sleeps until the deadline and then, unless the pending file is gone, takes the host's
-lock, runs the steps and leaves a record of the rollback.  The controller confirms from a
-NEW connection: that run takes the lock, removes the pending file (the waiter then exits),
-stops the waiter, and only then writes the saved rules.  /run is emptied at boot, and the
-saved rules are written only after the confirmation, so a reboot in the window comes back
-with the rules of before.
+lock, runs the steps and leaves a record of the rollback (the next run reports it, once:
+rollbacks()).  The controller confirms from a NEW connection carrying only the token: it runs
+the waiter program with --confirm (_confirm_waiter.confirm()), which takes the lock, removes
+the pending file (the waiter then exits), stops the waiter, checks that the running owned
+scope is still the change's, and only then runs the commit steps the arming run left in the
+pending file (writing the saved rules).  /run is emptied at boot, and the saved rules are
+written only after the confirmation, so a reboot in the window comes back with the rules of
+before.
 
 The waiter (_confirm_waiter.py) and the restore runner (_restore_runner.py) it loads are
 written out into the state directory from their modules' source when a change is armed: the
@@ -23,11 +26,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import errno
 import inspect
 import json
 import os
-import signal
 import sys
 import time
 import uuid
@@ -35,9 +36,6 @@ import uuid
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import _confirm_waiter, _restore_runner, restore
 
 STATE_DIR = "/run/portmatrix"
-# The confirming run finds the change's token in its environment, set by the action plugin: it is
-# no module argument, so no public name of the module.
-TOKEN_ENV = "PORTMATRIX_CONFIRM_TOKEN"
 # The programs that run detached after the module's files are gone, written out into STATE_DIR
 # from their modules' source at every arm().
 RUNNER_FILE = "restore_runner.py"
@@ -55,14 +53,25 @@ def _paths(token, state_dir=STATE_DIR):
     return base + ".pending", base + ".rolled-back", base + ".pid"
 
 
+def confirm_argv(python, token, state_dir=STATE_DIR):
+    """The command that confirms the change token (run as root over a new connection): the
+    waiter program in its confirm mode, with the interpreter the arming run reported."""
+    # -S: no site packages to look through (the program needs the standard library only)
+    return [python, "-B", "-S", os.path.join(state_dir, WAITER_FILE), "--confirm", _paths(token, state_dir)[0]]
+
+
 def _write_program(module, path):
     """Write module's source to path, a program the host's python runs without this collection."""
     _restore_runner.write_file(path, inspect.getsource(module), 0o600)
     return path
 
 
-def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
-    """Keep the restore steps and start the waiter; returns {token, timeout, deadline}."""
+def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR, commit=(), applied=(), settled=()):
+    """Keep the restore steps and start the waiter; returns {token, timeout, deadline, python}.
+    commit: the steps the confirmation runs (writing the saved rules); applied: "iptables"/"nft"
+    steps describing the running owned scope after the change, which the confirmation checks
+    first (_restore_runner.differs); settled: steps run once the change is confirmed, whose
+    failure is reported but does not undo it (the plan record, plan_record.steps())."""
     if not os.path.isdir(state_dir):
         os.makedirs(state_dir, 0o700)
     token = uuid.uuid4().hex
@@ -71,7 +80,8 @@ def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
     waiter = _write_program(_confirm_waiter, os.path.join(state_dir, WAITER_FILE))
     now = time.time()
     state = {"token": token, "steps": steps, "deadline": now + timeout, "armed_at": now, "timeout": timeout,
-             "record": record, "lock": lock_path, "lock_timeout": restore.LOCK_TIMEOUT, "runner": runner}
+             "record": record, "lock": lock_path, "lock_timeout": restore.LOCK_TIMEOUT, "runner": runner,
+             "commit": list(commit), "applied": list(applied), "settled": list(settled)}
     _confirm_waiter.write_json(pending, state, mode=0o600)
     try:
         pid = _spawn_detached([python or sys.executable, "-B", waiter, pending])
@@ -80,7 +90,7 @@ def arm(steps, timeout, lock_path, python=None, state_dir=STATE_DIR):
         raise
     with open(pid_file, "w") as handle:
         handle.write("%d\n" % pid)
-    return {"token": token, "timeout": timeout, "deadline": state["deadline"]}
+    return {"token": token, "timeout": timeout, "deadline": state["deadline"], "python": python or sys.executable}
 
 
 def _spawn_detached(argv):
@@ -112,59 +122,43 @@ def _spawn_detached(argv):
     return pid
 
 
-def _stop_waiter(pid_file, token):
-    """Stop the waiter by its pid, if that pid is still our waiter (its command line names the token)."""
-    try:
-        with open(pid_file) as handle:
-            pid = int(handle.read().strip())
-    except (IOError, OSError, ValueError):
-        return
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            cmdline = handle.read().decode("utf-8", "replace")
-    except (IOError, OSError):
-        cmdline = ""
-    if ("confirm-%s.pending" % token) in cmdline:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError as exc:
-            if exc.errno != errno.ESRCH:
-                raise
-        for _attempt in range(50):  # it is not our child: wait until it is gone, 5 s at most
-            if not os.path.exists("/proc/%d" % pid) or _zombie(pid):
-                break
-            time.sleep(0.1)
-    os.remove(pid_file)
+def rollbacks(state_dir=STATE_DIR):
+    """The records of changes rolled back since the last run, oldest first, each a dict (token,
+    armed_at, rolled_back_at, timeout, why, errors). Reading changes nothing: forget() does."""
+    found = []
+    for name in leftovers(state_dir):
+        if name.endswith(".rolled-back"):
+            try:
+                with open(os.path.join(state_dir, name)) as handle:
+                    record = json.load(handle)
+            except (IOError, OSError, ValueError) as exc:
+                record = {"rolled_back_at": None, "why": "unreadable record (%s)" % exc, "errors": []}
+            record["token"] = name[len("confirm-"):-len(".rolled-back")]
+            found.append(record)
+    return sorted(found, key=lambda record: record.get("rolled_back_at") or 0)
 
 
-def _zombie(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().split(") ", 1)[1].startswith("Z")
-    except (IOError, OSError, IndexError):
-        return True
+def forget(records, state_dir=STATE_DIR):
+    """Remove the records given (a run reported them: a rollback is reported once), and the pid
+    files no pending change stands behind (a waiter that is done removes its own; older ones did not)."""
+    for record in records:
+        _confirm_waiter.remove_file(_paths(record["token"], state_dir)[1])
+    for name in leftovers(state_dir):
+        path = os.path.join(state_dir, name)
+        if name.endswith(".pid") and not os.path.exists(path[:-len(".pid")] + ".pending"):
+            _confirm_waiter.remove_file(path)
 
 
-def settle(token, state_dir=STATE_DIR):
-    """Confirm (call with the host's lock held): {"confirmed": True, "steps": [...]} when the change
-    was still pending, {"rolled_back": record} when the waiter already put the old rules back.
-    ConfirmError when the token is unknown."""
-    pending, record, pid_file = _paths(token, state_dir)
-    if os.path.exists(pending):
-        with open(pending) as handle:
-            state = json.load(handle)
-        os.remove(pending)  # from now on the waiter exits without touching anything
-        _stop_waiter(pid_file, token)
-        return {"confirmed": True, "steps": state["steps"], "armed_at": state["armed_at"]}
-    if os.path.exists(record):
-        with open(record) as handle:
-            done = json.load(handle)
-        os.remove(record)
-        if os.path.exists(pid_file):
-            os.remove(pid_file)
-        return {"rolled_back": done}
-    raise ConfirmError("no change is waiting for confirmation %s on this host (rebooted, or confirmed already)"
-                       % token)
+def describe_rollbacks(records):
+    """One sentence per rollback since the last run, for the run's warnings and the drift report."""
+    return ["rolled back since the last run: the change of %s was put back at %s (%s)%s" % (
+        _when(record.get("armed_at")), _when(record.get("rolled_back_at")), record.get("why") or "not confirmed",
+        "; the rollback reported errors: %s" % "; ".join(record["errors"]) if record.get("errors") else "")
+        for record in records]
+
+
+def _when(stamp):
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(stamp)) if stamp else "an unknown time"
 
 
 def pending(state_dir=STATE_DIR):

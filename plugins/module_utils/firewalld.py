@@ -492,9 +492,17 @@ class FirewalldBackend(Backend):
         steps.extend({"run": [self.firewall_cmd] + args} for args in self.runtime_only())
         return steps
 
+    def running_steps(self, current):
+        """Nothing for the confirmation to compare: firewalld's runtime is reloaded from the permanent files,
+        which are the change (a rollback restores them)."""
+        return []
+
     # Permanent equals runtime after every write: nothing else to save.
     def saved_views(self, plan):
         return None, None
+
+    def save_steps(self, plan):
+        return []
 
     def save(self, plan):
         return None

@@ -450,7 +450,13 @@ class IptablesBackend(Backend):
     def snapshot(self, current=None):
         """Restore steps (see _restore_runner.py) that put the owned scope back as it is now: the
         owned chains and jumps of each family and, when persisting, the saved files."""
-        current = self.read() if current is None else current
+        steps = self.running_steps(self.read() if current is None else current)
+        if self.persist_enabled and self.persistence:
+            steps.extend(restore.file_steps(self._saved_file(family) for family in self.families))
+        return steps
+
+    def running_steps(self, current):
+        """Restore steps of the running owned scope of current alone: its chains and jumps, per family."""
         steps = []
         for family in self.families:
             chains, jumps = _restore_runner.owned_iptables(current[family].text, PREFIX)
@@ -458,8 +464,6 @@ class IptablesBackend(Backend):
                 "save": [self.tools[TOOLS[family][0]], "-t", "filter"],
                 "restore": [self.tools[TOOLS[family][1]]],
                 "prefix": PREFIX, "chains": chains, "jumps": jumps}})
-        if self.persist_enabled and self.persistence:
-            steps.extend(restore.file_steps(self._saved_file(family) for family in self.families))
         return steps
 
     # --- persistence ---
@@ -479,10 +483,11 @@ class IptablesBackend(Backend):
             desired[family] = desired_view(plan, family, table, self.state)
         return current, desired
 
-    def save(self, plan):
-        """Merge the owned chains and jumps into each saved file; every other line stays (Docker and
-        fail2ban rebuild theirs at start, xapi saves its own). A missing file starts from the
-        running rules."""
+    def save_steps(self, plan):
+        """Steps (see _restore_runner.py) that merge the owned chains and jumps into each saved file;
+        every other line stays (Docker and fail2ban rebuild theirs at start, xapi saves its own). A
+        missing file starts from the running rules."""
+        steps = []
         for family in self.families:
             path = self._saved_file(family)
             text = _restore_runner.read_file(path)
@@ -496,4 +501,8 @@ class IptablesBackend(Backend):
             table = parse_filter_table(text)
             chains = list(render_chains(plan, family).items()) if self.state == "present" else []
             jumps = desired_jumps(plan, table) if self.state == "present" else []
-            _restore_runner.write_file(path, merge_saved(text, chains, jumps), mode)
+            steps.append({"write": path, "text": merge_saved(text, chains, jumps), "mode": mode})
+        return steps
+
+    def save(self, plan):
+        restore.run_or_raise(self.save_steps(plan), self.run, IptablesError)

@@ -586,11 +586,15 @@ class NftablesBackend(Backend):
     # --- safety ---
     def snapshot(self, current=None):
         """Restore steps: the owned objects as they are, then our file and the host's file as they are."""
-        ruleset = (current or self.read())["ruleset"]
-        steps = [{"nft": {"nft": self.nft, "prefix": PREFIX, "tables": _restore_runner.nft_owned(ruleset.data, PREFIX)}}]
+        steps = self.running_steps(current or self.read())
         if self.persist_enabled and self.conf_file:
             steps += restore.file_steps([self.own_file, self.conf_file])
         return steps
+
+    def running_steps(self, current):
+        """Restore steps of the running owned scope of current alone: the owned objects."""
+        return [{"nft": {"nft": self.nft, "prefix": PREFIX,
+                         "tables": _restore_runner.nft_owned(current["ruleset"].data, PREFIX)}}]
 
     # --- persistence ---
     def _saved_texts(self, plan):
@@ -611,18 +615,16 @@ class NftablesBackend(Backend):
         desired += want_own.splitlines() if want_own is not None else ["# %s missing" % self.own_file]
         return {"nftables": current}, {"nftables": desired}
 
-    def save(self, plan):
-        # save() runs after the read-back: the kernel holds the plan, and the files follow it.
+    def save_steps(self, plan):
+        """Steps (see _restore_runner.py) that write our file and the include line (run after the
+        read-back: the kernel holds the plan, and the files follow it), then check the host's
+        configuration with nft -c."""
         conf_text, own_text = self._saved_texts(plan)
-        mode = stat.S_IMODE(os.stat(self.conf_file).st_mode)
+        conf = {"write": self.conf_file, "text": conf_text, "mode": stat.S_IMODE(os.stat(self.conf_file).st_mode)}
         if own_text is None:
-            _restore_runner.write_file(self.conf_file, conf_text, mode)
-            if os.path.exists(self.own_file):
-                os.remove(self.own_file)
-            return
-        _restore_runner.write_file(self.own_file, own_text, 0o644)
-        _restore_runner.write_file(self.conf_file, conf_text, mode)
-        rc, out, err = self.run([self.nft, "-c", "-f", self.conf_file])
-        if rc != 0:
-            raise NftablesError("nft -c -f %s refused the configuration with our file included: %s"
-                                % (self.conf_file, (err or out).strip()))
+            return [conf, {"remove": self.own_file}]
+        return [{"write": self.own_file, "text": own_text, "mode": 0o644}, conf,
+                {"run": [self.nft, "-c", "-f", self.conf_file]}]
+
+    def save(self, plan):
+        restore.run_or_raise(self.save_steps(plan), self.run, NftablesError)

@@ -44,6 +44,12 @@ def write(digest, path=RECORD):
     return True
 
 
+def steps(digest, path=RECORD):
+    """The restore-runner steps (_restore_runner.run_step) that record digest: what a change's
+    confirmation runs once the change is in place for good (confirm.arm(record=))."""
+    return [{"write": path, "text": digest + "\n", "mode": 0o644}] if digest else []
+
+
 def remove(path=RECORD):
     """Forget the record (the collection's rules are gone)."""
     try:

@@ -77,6 +77,13 @@ def standalone_argv(python, steps_path):
     return [python, "-c", inspect.getsource(_restore_runner), steps_path]
 
 
+def run_or_raise(steps, run, error):
+    """Run steps with the module's run; raise error (a class) with their errors when any failed."""
+    errors = _restore_runner.run_steps(steps, run=adapt(run))
+    if errors:
+        raise error("; ".join(errors))
+
+
 def file_steps(paths):
     """Restore steps that put files back as they are now: written again, or removed if missing."""
     steps = []

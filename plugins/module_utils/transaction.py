@@ -37,8 +37,8 @@ class Transaction:
         self.plan = plan
         self.check_mode = check_mode
         self.persist = persist
-        # arm(steps) -> confirm info: commit confirmed (confirm.py). The running rules change now;
-        # the saved ones only when a new connection confirms (confirmed()).
+        # arm(steps, commit=, applied=) -> confirm info: commit confirmed (confirm.py). The running
+        # rules change now; the saved ones only when a new connection confirms (the commit steps).
         self.arm = arm
 
     def _compare(self, state):
@@ -89,9 +89,9 @@ class Transaction:
         steps = self.backend.snapshot(current)
         armed = self.arm is not None and running_drift
         try:
-            self._change(current, running_drift, result, persist=self.persist and not armed)
+            after = self._change(current, running_drift, result, persist=self.persist and not armed)
             if armed:
-                result["confirm"] = self.arm(steps)
+                result["confirm"] = self.arm(steps, **self._confirmation(after))
         except Exception as exc:
             errors = _restore_runner.run_steps(steps, run=restore.adapt(self.backend.run))
             raise TransactionError("%s; %s" % (exc, (
@@ -99,29 +99,20 @@ class Transaction:
                 "putting the owned %s scope back as it was ALSO FAILED: %s" % (self.backend.name, "; ".join(errors)))))
         return result
 
-    def confirmed(self, steps):
-        """The confirming run: the running rules must still be the plan; write the saved rules.
-        Should saving fail, the running rules go back to before the change (steps)."""
-        current = self.backend.read()
-        now, want, added, removed = self._compare(current)
-        if now != want:
-            raise TransactionError("the %s rules changed between the change and its confirmation: missing %s, "
-                                   "unexpected %s; run again" % (self.backend.name, added, removed))
-        result = {"changed": True, "confirmed": True, "persisted": False, "backend": self.backend.name}
-        try:
-            self._change(current, False, result, persist=self.persist and self._saved_drift())
-        except Exception as exc:
-            errors = _restore_runner.run_steps(steps, run=restore.adapt(self.backend.run))
-            raise TransactionError("%s; %s" % (exc, (
-                "the owned %s scope was put back as it was before this run (the change it confirmed included)"
-                % self.backend.name if not errors else
-                "putting the owned %s scope back as it was ALSO FAILED: %s" % (self.backend.name, "; ".join(errors)))))
-        return result
+    def _confirmation(self, after):
+        """What the confirmation needs, worked out now so that it runs no module and no plan: the
+        steps that write the saved rules (when persisting), and the running owned scope after the
+        change (the read-back, as restore steps), which it checks first."""
+        return {"commit": self.backend.save_steps(self.plan) if self.persist else [],
+                "applied": self.backend.running_steps(after)}
 
     def _change(self, current, drift, result, persist=True):
+        """Write (when drift) and save (when persist); returns the state read back after the write."""
+        after = current
         if drift:
             self.backend.write(current, self.plan)
-            after_now, after_want, still_added, still_removed = self._compare(self.backend.read())
+            after = self.backend.read()
+            after_now, after_want, still_added, still_removed = self._compare(after)
             if after_now != after_want:
                 raise TransactionError(
                     "the %s state read back after the change differs from the plan: missing %s, unexpected %s"
@@ -132,6 +123,7 @@ class Transaction:
             if self._saved_drift():
                 raise TransactionError("the saved %s rules still differ from the running ones after saving"
                                        % self.backend.name)
+        return after
 
 
 def _saved_changes(saved_now, saved_want, which):

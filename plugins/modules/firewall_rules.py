@@ -192,11 +192,15 @@ options:
     description:
       - Commit confirmed. A change of the running rules puts itself back after this many seconds unless the
         controller confirms it from a NEW connection (the action plugin does, at once, after closing its
-        multiplexed connection). The saved rules are written only with the confirmation, so a reboot inside
-        the window comes back with the rules of before.
+        multiplexed connection). The confirmation carries only the change's token and runs no module; a small
+        program armed with the change writes the saved rules, which the change worked out, after checking
+        that the running rules are still the change's. The saved rules are written only with the
+        confirmation, so a reboot inside the window comes back with the rules of before.
       - If the controller cannot connect again (the change cut it off, for example strict mode without the
         SSH guard) or dies, the host puts its previous owned scope back by itself; the task then fails with
-        a message saying the change was rolled back and why.
+        a message saying the change was rolled back and why. A rollback that no run reported (the controller
+        died) is reported once by the next run on the host (RV(rolled_back_since) and a warning); check mode
+        reports it without consuming it, so every drift check shows it until a run applies.
       - V(0) applies without confirmation. Check mode never arms anything.
       - With firewalld the permanent configuration is what a reload applies, so the new one is in place during
         the window; the rollback restores the previous files and reloads.
@@ -406,13 +410,23 @@ rule_count:
   sample: {"4": 12, "6": 9}
 confirm:
   description: The commit-confirmed window of this change (token, timeout in seconds, deadline as a UNIX time,
-    and from the action plugin whether it was confirmed and how long the confirmation took).
+    the host's Python that runs the confirmation, and from the action plugin whether it was confirmed and
+    how long the confirmation took).
   returned: when the running rules changed and O(confirm_timeout) is not 0
   type: dict
 rolled_back:
   description: True when the change was not confirmed in time and the host put its previous rules back.
   returned: when it happened
   type: bool
+rolled_back_since:
+  description: Changes of earlier runs that the host rolled back by itself and that no run reported yet
+    (the controller died or gave up before it could confirm), oldest first. A run that is not in check mode
+    reports each once (then the record is removed from /run/portmatrix); check mode shows them every time.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"token": "4f0c...", "armed_at": 1780000000.0, "rolled_back_at": 1780000060.2, "timeout": 60,
+            "why": "no confirmation came within 60s", "errors": []}]
 persisted:
   description: True when the rules were saved for reboot in this run.
   returned: always
@@ -451,7 +465,6 @@ platform:
 """
 
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -546,29 +559,10 @@ def choose_backend(module, run, state, persist):
     return IptablesBackend(run, families, state=state, persist=persist)
 
 
-def confirm_change(module, run, plan, params, token):
-    """The confirming run (from a new connection): stop the rollback, then write the saved rules.
-    The action plugin passes the backend the change was made with, so nothing is detected again,
-    and with firewalld (whose permanent files are already in place) nothing else is done."""
-    with restore.host_lock():
-        settled = confirm.settle(token)
-        if "rolled_back" in settled:
-            done = settled["rolled_back"]
-            module.fail_json(msg="the change was rolled back at %s, %ss after it: no confirmation came%s" % (
-                time.strftime("%H:%M:%S", time.localtime(done["rolled_back_at"])), done["timeout"],
-                "; the rollback reported errors: %s" % "; ".join(done["errors"]) if done["errors"] else ""),
-                rolled_back=True, rollback=done, changed=True)
-        record_plan(params, False)
-        if not params["persist"] or params["backend"] == "firewalld":
-            module.exit_json(changed=True, confirmed=True, persisted=False)
-        backend = choose_backend(module, run, params["state"], params["persist"])
-        backend.validate(module.get_bin_path)
-        module.exit_json(**Transaction(backend, plan, persist=True).confirmed(settled["steps"]))
-
-
 def record_plan(params, check_mode, result=None):
     """Keep the digest of the plan the firewall is set from (plan_record.py): written once the
-    change is in place for good, removed with the rules; in check mode only read."""
+    change is in place for good (a change waiting for its confirmation: by the confirmation, see
+    plan_record.steps()), removed with the rules; in check mode only read."""
     error = None
     try:
         if not check_mode and params["state"] == "absent":
@@ -644,13 +638,11 @@ def main():
     if params["confirm_timeout"] < 0:
         module.fail_json(msg="confirm_timeout is a number of seconds, 0 to apply without confirmation")
     try:
-        token = os.environ.get(confirm.TOKEN_ENV)
-        if token:
-            confirm_change(module, run, plan, params, token)
         backend = choose_backend(module, run, state, params["persist"])
         # One run at a time per host, from the first read to the last write, and none while another
         # run's change waits for its confirmation.
         with confirm.settled_lock(restore.host_lock, restore.LOCK_TIMEOUT) as lock:
+            rollbacks = confirm.rollbacks()
             backend.validate(module.get_bin_path)
             if backend.name == "iptables" and 6 in plan.families and 6 not in backend.families:
                 raise IptablesError("IPv6 peers were given but this host cannot filter IPv6 "
@@ -658,9 +650,12 @@ def main():
             persist = params["persist"] and backend.name != "firewalld"
             arm = None
             if params["confirm_timeout"] and not module.check_mode:
-                def arm(steps):
-                    return confirm.arm(steps, params["confirm_timeout"], lock.name)
+                def arm(steps, **confirmation):
+                    return confirm.arm(steps, params["confirm_timeout"], lock.name,
+                                       settled=plan_record.steps(params["plan_digest"]), **confirmation)
             result = Transaction(backend, plan, check_mode=module.check_mode, persist=persist, arm=arm).run()
+            if not module.check_mode:
+                confirm.forget(rollbacks)  # reported by this run, once (check mode and drift keep showing them)
     except RuntimeError as exc:  # the backends' and the transaction's errors, a lock not obtained
         module.fail_json(msg=str(exc))
 
@@ -675,6 +670,9 @@ def main():
                           for g in plan.groups)
     result["plan"]["_restricted"] = {"ports": dict(plan.restricted)}
     result["platform"] = host_platform
+    result["rolled_back_since"] = rollbacks
+    for sentence in confirm.describe_rollbacks(rollbacks):
+        module.warn(sentence)
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)

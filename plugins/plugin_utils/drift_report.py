@@ -14,11 +14,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.portmatrix.xenserver.plugins.module_utils.confirm import describe_rollbacks
+
 # States, and which outcome each one counts towards.
 OK, DRIFT, UNSAVED, CORRECTED, FAILED, NO_RESULT = "ok", "DRIFT", "UNSAVED", "corrected", "FAILED", "NO RESULT"
 # A foreign rule or zone opens a port the matrix restricts, and nothing else differs.
 SHADOWED = "SHADOWED"
-DRIFTED_STATES = (DRIFT, UNSAVED, SHADOWED, CORRECTED)
+# A change of an earlier run was not confirmed and the host put its previous rules back; no run
+# reported it yet (the module's rolled_back_since). It counts as drift: the host does not run what
+# the last run set. Check mode (drift) shows it every time; a run that applies reports it once.
+ROLLED_BACK = "ROLLED BACK"
+DRIFTED_STATES = (DRIFT, UNSAVED, SHADOWED, CORRECTED, ROLLED_BACK)
 NOT_CHECKED_STATES = (NO_RESULT, FAILED)
 
 # Outcome of the run and the exit status ansible-playbook gives for it (docs/guides/scheduled-drift.md).
@@ -85,7 +91,7 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     Returns None for a host the collection does not manage (it is not listed)."""
     plan, result = _mapping(plan), _mapping(result)
     row = {"host": host, "status": NO_RESULT, "backend": "-", "cause": "", "missing": [], "extra": [],
-           "saved_missing": [], "saved_extra": [], "hints": [], "shadowing": [],
+           "saved_missing": [], "saved_extra": [], "hints": [], "shadowing": [], "rolled_back": [],
            "drift": False, "unsaved": False, "failed": True, "plan_digest": None, "plan_current": None}
     facts = _mapping(plan.get("portmatrix"))
     if not facts:
@@ -106,7 +112,8 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
     shadowing = [line for lines in _mapping(result.get("shadowing")).values() for line in (lines or [])]
     row.update(backend=result.get("backend") or "-", missing=missing, extra=extra, saved_missing=saved_missing,
                saved_extra=saved_extra, drift=running or unsaved, unsaved=unsaved, failed=bool(result.get("failed")),
-               hints=list(result.get("hints") or []), shadowing=shadowing)
+               hints=list(result.get("hints") or []), shadowing=shadowing,
+               rolled_back=[record for record in result.get("rolled_back_since") or [] if isinstance(record, dict)])
     row.update(plan_of(result))
     if row["failed"]:
         row.update(status=FAILED, cause=_text(result.get("msg") or "failed"))
@@ -118,6 +125,11 @@ def host_row(host, plan, result, registered=(), failure=None, enforce=False):
         row.update(status=SHADOWED, cause="%d foreign rule(s) open ports the matrix restricts" % len(shadowing))
     else:
         row["status"] = OK
+    if row["rolled_back"] and not row["failed"]:
+        # first in the cause: the rest (the lines the rollback brought back) follows from it
+        row["cause"] = "; ".join([_text("; ".join(describe_rollbacks(row["rolled_back"])))]
+                                 + ([row["cause"]] if row["cause"] else []))
+        row["status"] = ROLLED_BACK
     return row
 
 
@@ -186,6 +198,21 @@ def summary(rows, enforce=False, settings_error=None):
     return {"schema": SCHEMA, "enforced": bool(enforce), "outcome": outcome,
             "error": _text(settings_error, 2000) if settings_error else "",
             "drifted": drifted, "no_result": not_checked, "hosts": rows}
+
+
+# Where the drift playbook keeps a failed settings check, on localhost (run_hosts()).
+SETTINGS_ERROR_VAR = "__drift_settings_error"
+
+
+def run_hosts(localhost_vars):
+    """(hosts, settings error) of a drift run, from localhost's variables: the rollout's order of
+    the hosts (ansible_facts.portmatrix_rollout.order), or [] and the message that stops the run
+    (exit status 1) when the settings check failed."""
+    error = _get(localhost_vars, SETTINGS_ERROR_VAR)
+    if error:
+        return [], "bad settings, so no host was checked (exit status 1): %s" % _text(error, 2000)
+    rollout = _mapping(_mapping(_get(localhost_vars, "ansible_facts")).get("portmatrix_rollout"))
+    return list(rollout.get("order") or []), ""
 
 
 def cause_of(report, host):

@@ -203,3 +203,33 @@ class PlaybookRunner:
 @pytest.fixture(scope="session")
 def run_playbook(lab, collections_path):
     return PlaybookRunner(lab, collections_path)
+
+
+def roll_back_a_change(lab, run_module, host, window=4):
+    """A real change on host that its controller never confirms: a controller that waits before
+    confirming (tests/integration/action_plugins) is killed once the change is armed; returns when the
+    host has put its previous rules back by itself and left the record of it."""
+    args = dict(peers_of(lab.info(), host), confirm_timeout=window, features=["ha"])  # harmless: 694/udp
+    late = os.path.join(os.path.dirname(os.path.abspath(__file__)), "action_plugins")
+    controller = subprocess.Popen(run_module.argv(host, args, module="firewall_rules_confirming_late"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=run_module.env(ANSIBLE_ACTION_PLUGINS=late), start_new_session=True)
+
+    def files():
+        return lab.exec(host, ["sh", "-c", "ls /run/portmatrix 2>/dev/null | grep confirm- || true"],
+                        check=True).stdout.split()
+    try:
+        for _attempt in range(150):  # until the change is armed: 30 s at most
+            if [name for name in files() if name.endswith(".pending")]:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the change on %s was never armed" % host)
+    finally:
+        os.killpg(controller.pid, signal.SIGKILL)
+        controller.wait(timeout=30)
+    for _attempt in range(int((window + 15) / 0.5)):
+        if [name for name in files() if name.endswith(".rolled-back")]:
+            return
+        time.sleep(0.5)
+    raise AssertionError("%s did not roll back by itself: %s" % (host, files()))

@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from conftest import roll_back_a_change
+
 NFS_FILES = ("/etc/nfs.conf", "/etc/sysconfig/nfs")
 
 
@@ -140,7 +142,8 @@ def test_drift_lists_unreachable_hosts_with_their_ssh_error(lab, run_playbook):
 
 
 def test_drift_with_bad_settings_checks_nothing_and_says_so(lab, run_playbook):
-    """A bad setting exited 2, like drift, and left the previous JSON report in place."""
+    """A bad setting exited 2, like drift, and left the previous JSON report in place; then 4, like a host that
+    could not be checked."""
     report = os.path.join(lab.state_dir, "drift-bad-settings.json")
     with open(report, "w") as handle:
         handle.write("{}")
@@ -148,13 +151,54 @@ def test_drift_with_bad_settings_checks_nothing_and_says_so(lab, run_playbook):
     done = run_playbook("portmatrix.xenserver.drift", "-l", "license,filer",
                         "-e", json.dumps({"portmatrix_nfsv3_ports": {"mountd": 70000},
                                           "portmatrix_drift_report": report}))
-    assert done.returncode == 4, done.stdout[-3000:]
+    # 1: bad settings have an exit status of their own (2 drift, 4 a host not checked)
+    assert done.returncode == 1, done.stdout[-3000:]
     assert "portmatrix_nfsv3_ports mountd: bad port 70000" in done.stdout
-    assert "not checked: the settings check failed" in done.stdout
+    assert "bad settings, so no host was checked (exit status 1)" in done.stdout
     with open(report) as handle:
         data = json.load(handle)
     assert data["outcome"] == "bad_settings" and "bad port 70000" in data["error"] and data["hosts"] == []
     assert accepted_logins(lab, "license") == logins  # no host was contacted
+
+
+def test_nightly_drift_names_each_cause_and_exits_by_its_class(lab, run_playbook, run_module):
+    """Issue 18's nightly run: a replaced saved file, an unreachable host and a change rolled back since the last
+    run, each in its own row with its cause (a rollback was reported nowhere); alone, a rollback exits 2 (drift,
+    as a replaced saved file does: test_unsaved_rules_are_drift), an unreachable host 4
+    (test_drift_lists_unreachable_hosts_with_their_ssh_error), bad settings 1 (test_drift_with_bad_settings...)."""
+    hosts = ["license", "pool-b1", "pool-a3"]
+    lab.reset(hosts)
+    assert_ok(run_playbook("portmatrix.xenserver.site", "-l", ",".join(hosts)))
+    stock = lab.exec("license", ["sh", "-c", "grep -v PMX /etc/iptables/rules.v4"], check=True).stdout
+    lab.exec("license", ["sh", "-c", "cat > /etc/iptables/rules.v4"], stdin_text=stock, check=True)
+    roll_back_a_change(lab, run_module, "pool-a3")
+    cut = host_vars_file(lab, "nightly-unreachable", {"pool-b1": {
+        "ansible_ssh_common_args": '-o ProxyCommand="false"',
+        "ansible_control_path_dir": os.path.join(lab.state_dir, "cp-nightly")}})
+    report = os.path.join(lab.state_dir, "drift-nightly.json")
+    done = run_playbook("portmatrix.xenserver.drift", "-l", ",".join(hosts), "-e", "portmatrix_drift_report=%s" % report,
+                        inventories=[cut])
+    assert done.returncode == 4, done.stdout[-3000:]  # a host not checked wins over drift
+    table = done.stdout.split("TASK [Show one table of the hosts]")[1].split("TASK [")[0]
+    assert re.search(r"license +iptables +UNSAVED +[1-9]\d* +0  saved rules differ", table), table
+    assert re.search(r"pool-b1 +- +NO RESULT +0 +0  unreachable: Failed to connect to the host via ssh", table), table
+    assert re.search(r"pool-a3 +iptables +ROLLED BACK +0 +0  rolled back since the last run: the change of "
+                     r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC was put back at .* \(no confirmation came within 4s\)", table), table
+    with open(report) as handle:
+        rows = dict((row["host"], row) for row in json.load(handle)["hosts"])
+    assert [rows[h]["status"] for h in hosts] == ["UNSAVED", "NO RESULT", "ROLLED BACK"]
+    assert rows["pool-a3"]["rolled_back"][0]["timeout"] == 4
+    # the rollback alone: drift (2), shown again (check mode consumes nothing) ...
+    done = run_playbook("portmatrix.xenserver.drift", "-l", "pool-a3")
+    assert done.returncode == 2 and "ROLLED BACK" in done.stdout, done.stdout[-3000:]
+    # ... until a run applies: that run reports it, once, and leaves nothing behind
+    done = run_playbook("portmatrix.xenserver.drift", "-l", "pool-a3,license", "-e", "portmatrix_enforce=true")
+    assert_ok(done)
+    assert "ROLLED BACK" in done.stdout and "rolled back since the last run" in done.stdout
+    assert lab.exec("pool-a3", ["sh", "-c", "ls /run/portmatrix | grep confirm- || true"], check=True).stdout == ""
+    done = run_playbook("portmatrix.xenserver.drift", "-l", "pool-a3,license")
+    assert_ok(done)
+    assert "ROLLED BACK" not in done.stdout
 
 
 def test_unsaved_rules_are_drift(lab, run_playbook):

@@ -16,14 +16,12 @@ __metaclass__ = type
 import time
 
 from ansible_collections.portmatrix.xenserver.plugins.action.firewall_rules import ActionModule as FirewallRules
-from ansible_collections.portmatrix.xenserver.plugins.module_utils.confirm import TOKEN_ENV
 
 CONFIRM_DELAY = 120  # seconds: longer than the tests' windows
 
 
 class ActionModule(FirewallRules):
 
-    def _execute_module(self, *args, **kwargs):
-        if any(TOKEN_ENV in (environment or {}) for environment in self._task.environment or []):
-            time.sleep(CONFIRM_DELAY)  # the confirming run (see the action plugin's _confirm_once)
-        return super(ActionModule, self)._execute_module(*args, **kwargs)
+    def _confirm_once(self, armed, task_vars):
+        time.sleep(CONFIRM_DELAY)  # before the confirmation (see the action plugin's _confirm_once)
+        return super(ActionModule, self)._confirm_once(armed, task_vars)

@@ -63,9 +63,12 @@ class FakeConnection(object):
     become = None
     allow_executable = True
 
-    def __init__(self, ssh_connection="198.18.5.250 40000 198.18.5.11 22", reset_error=None):
+    def __init__(self, ssh_connection="198.18.5.250 40000 198.18.5.11 22", reset_error=None, answers=()):
         self.ssh_connection = ssh_connection
         self.reset_error = reset_error
+        # what other commands get, in turn: (rc, stdout, stderr), a function of the command giving
+        # one, or an exception to raise
+        self.answers = list(answers)
         self.commands = []
         self.resets = 0
         self._shell = shell_loader.get("sh")
@@ -74,6 +77,13 @@ class FakeConnection(object):
         self.commands.append((cmd, sudoable))
         if "SSH_CONNECTION" in cmd:
             return 0, (self.ssh_connection + "\n").encode(), b""
+        if self.answers:
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            if callable(answer):
+                answer = answer(cmd)
+            return answer[0], answer[1].encode(), answer[2].encode()
         return 1, b"", b"unexpected command"
 
     def reset(self):

@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
@@ -17,8 +19,9 @@ from action_harness import FakeConnection, FakeTarget, make_action
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import confirm
 
 FIREWALL = "firewall_rules"
-APPLIED = {"changed": True, "backend": "iptables", "confirm": {"token": "tok-1", "timeout": 0}}
-CONFIRMED = {"changed": True, "confirmed": True, "persisted": True}
+TOKEN = "0123456789abcdef0123456789abcdef"
+APPLIED = {"changed": True, "backend": "iptables",
+           "confirm": {"token": TOKEN, "timeout": 0, "python": "/usr/bin/python3"}}
 
 
 @pytest.fixture
@@ -70,43 +73,85 @@ def test_guard_without_ssh_session_uses_port_22(run_tmp, inventory):
 
 # ---- commit confirmed ----------------------------------------------------------------------
 
-def test_confirm_comes_from_a_new_connection_with_the_token_and_backend(run_tmp, inventory, slept):
-    connection = FakeConnection()
-    target = FakeTarget(APPLIED, CONFIRMED)
+def confirmed_on_host(**done):
+    """What the host's confirm program answers (one line of JSON), as the connection returns it."""
+    return 0, json.dumps(dict({"confirmed": True, "persisted": True}, **done)) + "\n", ""
+
+
+def confirm_commands(connection):
+    return [(command, sudoable) for command, sudoable in connection.commands if "--confirm" in command]
+
+
+def test_confirm_comes_from_a_new_connection_carrying_only_the_token(run_tmp, inventory, slept):
+    connection = FakeConnection(answers=[confirmed_on_host()])
+    target = FakeTarget(APPLIED)
     result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
         task_vars=inventory.task_vars("a1"))
     assert connection.resets == 1  # the multiplexed connection closed before confirming
-    assert len(target.calls) == 2
-    applied_args, confirm_args = target.calls[0][1], target.calls[1][1]
-    # the token goes in the confirming run's environment only, never in the module's arguments
-    assert target.environments[0] == [] and target.environments[1] == [{confirm.TOKEN_ENV: "tok-1"}]
-    assert "tok-1" not in confirm_args.values() and "tok-1" not in applied_args.values()
-    assert confirm_args["backend"] == "iptables"  # the backend the change was made with
-    # the confirming run is sent the very arguments of the change: the plan is not worked out again
-    assert dict((k, v) for k, v in confirm_args.items() if k != "backend") == \
-        dict((k, v) for k, v in applied_args.items() if k != "backend")
-    assert result["confirmed"] is True and result["confirm"]["confirmed"] is True
+    assert len(target.calls) == 1  # no second module run: the confirmation is one small command
+    [(command, sudoable)] = confirm_commands(connection)
+    assert sudoable is True  # with become: saving the rules needs root
+    assert " ".join(confirm.confirm_argv("/usr/bin/python3", TOKEN)) in command
+    assert "PMX" not in command and "198.18" not in command  # the token only: no plan, no arguments
+    assert result["confirmed"] is True and result["persisted"] is True and result["confirm"]["confirmed"] is True
     assert not result.get("failed") and slept == []
 
 
+def test_a_confirm_builds_no_plan_again(run_tmp, inventory, slept, monkeypatch):
+    """Issue 16: the plan for a host is built once per change. The controller works out the run's
+    estate (each host's call planned once, to fail early on a bad value) before the change; the
+    host's one module run builds the plan once; the confirmation runs no module and plans nothing."""
+    from ansible_collections.portmatrix.xenserver.plugins.module_utils import planner
+    built, seen = [], {}
+    real = planner.build_plan
+    monkeypatch.setattr(planner, "build_plan", lambda *a, **k: built.append(1) or real(*a, **k))
+
+    def confirm_program(command):
+        seen["at confirm"] = len(built)
+        return confirmed_on_host()
+
+    class Module(FakeTarget):
+        def __call__(self, *args, **kwargs):
+            seen["at module"] = len(built)
+            return super(Module, self).__call__(*args, **kwargs)
+    connection = FakeConnection(answers=[confirm_program])
+    target = Module(APPLIED)
+    result = make_action(FIREWALL, {"from_inventory": True, "refresh": True}, connection=connection,
+                         target=target).run(task_vars=inventory.task_vars("a1"))
+    assert result["confirmed"] is True and len(target.calls) == 1  # one module run: the host's one plan
+    assert seen["at module"] >= 1  # the controller planned before the change (the estate, once) ...
+    assert seen["at confirm"] == seen["at module"] == len(built)  # ... and nothing from the change on
+
+
 def test_confirm_when_no_new_connection_waits_for_the_hosts_own_rollback(run_tmp, inventory, slept):
-    connection = FakeConnection()
-    rolled_back = {"failed": True, "rolled_back": True, "changed": True, "msg": "rolled back at 10:00:00"}
-    target = FakeTarget(APPLIED, AnsibleConnectionFailure("ssh: connect to host: Connection timed out"),
-                        rolled_back)
+    record = {"rolled_back_at": 0, "timeout": 0, "errors": [], "why": "no confirmation came within 0s"}
+    connection = FakeConnection(answers=[AnsibleConnectionFailure("ssh: connect to host: Connection timed out"),
+                                         (0, json.dumps({"rolled_back": record}), "")])
+    target = FakeTarget(APPLIED)
     result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
         task_vars=inventory.task_vars("a1"))
-    assert connection.resets == 2 and len(target.calls) == 3
+    assert connection.resets == 2 and len(confirm_commands(connection)) == 2
     assert len(slept) == 1 and 3 <= slept[0] <= 3.5  # the host's deadline (0 s) plus a margin
-    assert result["failed"] is True and result["rolled_back"] is True
+    assert result["failed"] is True and result["rolled_back"] is True and result["rollback"] == record
     assert "could not open a new connection" in result["msg"] and "Connection timed out" in result["msg"]
+    assert "the change was rolled back at 00:00:00 UTC" in result["msg"]
 
 
 def test_confirm_unreachable_twice_fails_saying_so(run_tmp, inventory, slept):
-    target = FakeTarget(APPLIED, {"unreachable": True, "msg": "no route"}, {"unreachable": True, "msg": "still"})
-    result = make_action(FIREWALL, {"from_inventory": True}, target=target).run(task_vars=inventory.task_vars("a1"))
+    connection = FakeConnection(answers=[(255, "", "no route"), AnsibleConnectionFailure("still")])
+    target = FakeTarget(APPLIED)
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
+        task_vars=inventory.task_vars("a1"))
     assert result["failed"] is True and result["confirmed"] is False
     assert "no route" in result["msg"] and "still unreachable (still)" in result["msg"]
+
+
+def test_a_confirm_the_host_could_not_run_fails_with_its_error(run_tmp, inventory, slept):
+    connection = FakeConnection(answers=[(1, "", "Traceback ...\nRuntimeError: /run/lock/x is still locked")])
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=FakeTarget(APPLIED)).run(
+        task_vars=inventory.task_vars("a1"))
+    assert result["failed"] is True and result["confirmed"] is False and slept == []
+    assert "still locked" in result["msg"] and "rolls the change back by itself" in result["msg"]
 
 
 def test_no_confirm_in_check_mode(run_tmp, inventory, slept):
@@ -114,7 +159,7 @@ def test_no_confirm_in_check_mode(run_tmp, inventory, slept):
     target = FakeTarget(dict(APPLIED, changed=True))
     make_action(FIREWALL, {"from_inventory": True}, check_mode=True, connection=connection, target=target).run(
         task_vars=inventory.task_vars("a1"))
-    assert len(target.calls) == 1 and connection.resets == 0
+    assert len(target.calls) == 1 and connection.resets == 0 and confirm_commands(connection) == []
 
 
 # ---- arguments -----------------------------------------------------------------------------

@@ -9,9 +9,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleError, AnsibleFilterError
 
-from ansible_collections.portmatrix.xenserver.plugins.filter.drift import drift_report, drift_table
+from ansible_collections.portmatrix.xenserver.plugins.filter.drift import drift_hosts, drift_report, drift_table
 from ansible_collections.portmatrix.xenserver.plugins.filter.verify import verify_report
 from ansible_collections.portmatrix.xenserver.plugins.filter.xensource_inventory import xensource_inventory
 
@@ -31,6 +31,15 @@ def test_drift_report_and_table():
         drift_report(host_vars, ["zz"])
     with pytest.raises(AnsibleFilterError):
         drift_table(["not a report"])
+
+
+def test_drift_hosts_are_the_rollouts_order_and_bad_settings_end_the_run():
+    """Bad settings exited 4, like a host that could not be checked: the error raised here, while a play's
+    hosts are worked out, ends ansible-playbook with 1."""
+    assert drift_hosts({"ansible_facts": {"portmatrix_rollout": {"order": ["b", "a"]}}}) == ["b", "a"]
+    assert drift_hosts({}) == []
+    with pytest.raises(AnsibleError, match=r"bad settings, so no host was checked \(exit status 1\): portmatrix_pool"):
+        drift_hosts({"__drift_settings_error": "portmatrix_pool is missing on pool-a1"})
 
 
 def test_verify_filter():

@@ -28,8 +28,8 @@ BACKENDS = [IptablesBackend(run, [4, 6]), NftablesBackend(run), FirewalldBackend
 
 
 def test_the_interface_is_what_the_transaction_calls():
-    assert DECLARED == ["read", "rule_count", "save", "saved_views", "shadowing", "snapshot", "validate", "views",
-                        "write"]
+    assert DECLARED == ["read", "rule_count", "running_steps", "save", "save_steps", "saved_views", "shadowing",
+                        "snapshot", "validate", "views", "write"]
     for name in DECLARED:
         assert inspect.getdoc(getattr(Backend, name)), name
 

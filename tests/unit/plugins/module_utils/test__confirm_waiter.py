@@ -96,7 +96,9 @@ def test_arm_writes_both_programs_out_and_the_host_python_runs_them(tmp_path, py
             break
         time.sleep(0.1)
     assert target.read_text() == u"old\n"
-    assert confirm.settle(armed["token"], state_dir=str(state_dir))["rolled_back"]["errors"] == []
+    done = subprocess.run(confirm.confirm_argv(python, armed["token"], state_dir=str(state_dir)), cwd="/", env={},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=30)
+    assert json.loads(done.stdout.decode().splitlines()[-1])["rolled_back"]["errors"] == [], done.stderr
     assert confirm.leftovers(str(state_dir)) == []
     assert not (state_dir / "__pycache__").exists()  # python -B: nothing but what arm() wrote
 
@@ -109,3 +111,44 @@ def test_the_written_out_waiter_needs_nothing_of_the_collection(armed, tmp_path)
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=30)
     assert done.returncode == 0, done.stderr
     assert target.read_text() == u"old\n" and os.path.exists(state["record"]) and not pending.exists()
+
+
+def _applied(rules):
+    """An "iptables" step describing a running owned scope; its save command prints rules."""
+    text = "*filter\n:INPUT ACCEPT [0:0]\n:PMX-INPUT - [0:0]\n-A INPUT -j PMX-INPUT\n%sCOMMIT\n" % "".join(
+        "-A PMX-INPUT %s\n" % rule for rule in rules)
+    chains, jumps = _restore_runner.owned_iptables(text, "PMX-")
+    return {"iptables": {"save": ["printf", "%s", text], "restore": ["true"], "prefix": "PMX-",
+                         "chains": chains, "jumps": jumps}}
+
+
+def test_confirm_checks_the_running_scope_then_runs_the_commit_steps(armed, tmp_path):
+    pending, state, target = armed
+    saved = tmp_path / "saved"
+    state.update(applied=[_applied(["-j ACCEPT"])], commit=[{"write": str(saved), "text": "saved\n", "mode": 0o600}])
+    _confirm_waiter.write_json(str(pending), state)
+    assert _confirm_waiter.confirm(str(pending)) == {"confirmed": True, "persisted": True}
+    assert saved.read_text() == u"saved\n" and target.read_text() == u"new\n" and not pending.exists()
+
+
+def test_confirm_puts_the_change_back_when_the_running_scope_changed_meanwhile(armed, tmp_path):
+    pending, state, target = armed
+    saved = tmp_path / "saved"
+    # what runs now is not what the change left: another tool or run changed it in between
+    state.update(applied=[dict(_applied(["-j ACCEPT"]), iptables=dict(
+        _applied(["-j ACCEPT"])["iptables"], save=_applied(["-j DROP"])["iptables"]["save"]))],
+        commit=[{"write": str(saved), "text": "saved\n", "mode": 0o600}])
+    _confirm_waiter.write_json(str(pending), state)
+    done = _confirm_waiter.confirm(str(pending))
+    assert done["failed"] and "changed between the change and its confirmation" in done["msg"]
+    assert not saved.exists() and target.read_text() == u"old\n"  # nothing saved, the old rules back
+
+
+def test_confirm_puts_the_change_back_when_the_running_scope_cannot_be_read(armed, tmp_path):
+    pending, state, target = armed
+    unreadable = _applied(["-j ACCEPT"])
+    unreadable["iptables"]["save"] = [str(tmp_path / "no-such-iptables-save")]
+    state.update(applied=[unreadable], commit=[])
+    _confirm_waiter.write_json(str(pending), state)
+    done = _confirm_waiter.confirm(str(pending))
+    assert done["failed"] and "could not read them" in done["msg"] and target.read_text() == u"old\n"

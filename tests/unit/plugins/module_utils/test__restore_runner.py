@@ -20,8 +20,8 @@ import pytest
 from ansible_collections.portmatrix.xenserver.plugins.module_utils import _restore_runner
 
 PY36 = "/root/.pyenv/versions/3.6.15/bin/python3.6"
-STDLIB = {"__future__", "collections", "errno", "fcntl", "importlib", "importlib.util", "json", "os", "subprocess",
-          "sys", "time"}
+STDLIB = {"__future__", "collections", "errno", "fcntl", "importlib", "importlib.util", "json", "os", "signal",
+          "subprocess", "sys", "time"}
 
 
 def imported(module):

@@ -56,10 +56,30 @@ class ListBackend:
     def snapshot(self, state):
         return [{"run": ["put-back"], "stdin": json.dumps(state)}]
 
+    def running_steps(self, state):
+        return [{"list": list(state)}]
+
+    def save_steps(self, plan):
+        return [{"write": "/saved", "text": "\n".join(plan), "mode": 0o600}]
+
     def run(self, argv, data=None):
         assert argv == ["put-back"]
         self.state = json.loads(data)
         return 0, "", ""
+
+
+def test_an_armed_change_leaves_the_saving_to_its_confirmation():
+    """The confirmation ran the whole module again (plan, read, compare) to save the rules: it now gets the
+    save steps and the running scope as read back from the change, and no save happens before it."""
+    backend = ListBackend(["a"], saved=["a"])
+    armed = []
+    result = Transaction(backend, ["a", "b"], arm=lambda steps, **kept: armed.append((steps, kept)) or {"token": "t"}).run()
+    assert result["changed"] and result["confirm"] == {"token": "t"} and result["persisted"] is False
+    assert backend.writes == 1 and backend.saves == 0 and backend.saved == ["a"]
+    [(steps, kept)] = armed
+    assert steps == [{"run": ["put-back"], "stdin": json.dumps(["a"])}]  # back to before the change
+    assert kept == {"commit": [{"write": "/saved", "text": "a\nb", "mode": 0o600}],  # what the confirmation saves
+                    "applied": [{"list": ["a", "b"]}]}  # what it checks first: the scope read back
 
 
 def test_line_changes_reports_reorder():

@@ -150,3 +150,23 @@ def test_the_row_shows_the_plan_the_host_was_last_set_from():
     lines = report.table_lines(report.summary([current, older, never, unknown]))
     assert [l.strip() for l in lines if "plan:" in l] == [
         "plan: last set from sha256:00, not from this run's plan", "plan: last set from no plan, not from this run's plan"]
+
+
+ROLLBACK = {"token": "ab12", "armed_at": 1780000000, "rolled_back_at": 1780000060, "timeout": 60,
+            "why": "no confirmation came within 60s", "errors": []}
+
+
+def test_a_rollback_since_the_last_run_is_its_own_cause_and_counts_as_drift():
+    """A rolled-back change was forgotten: no later run or drift mentioned it."""
+    value = result(drift=True, rules_added={"4": ["-A PMX-x -j ACCEPT"]}, rolled_back_since=[ROLLBACK])
+    row = report.host_row("pool-a3", PLAN, value)
+    assert row["status"] == "ROLLED BACK" and row["rolled_back"] == [ROLLBACK]
+    assert row["cause"].startswith("rolled back since the last run: the change of 2026-05-28 20:26:40 UTC was put "
+                                   "back at 2026-05-28 20:27:40 UTC (no confirmation came within 60s)")
+    assert row["cause"].endswith("; 1 IPv4 running missing")  # and what the rollback left differing
+    built = report.summary([row])
+    assert built["outcome"] == "drift" and built["drifted"] == ["pool-a3"]
+    assert any("ROLLED BACK" in line for line in report.table_lines(built))
+    # a rollback alone (the host runs the plan again) is still reported
+    assert report.host_row("h", PLAN, result(rolled_back_since=[ROLLBACK]))["status"] == "ROLLED BACK"
+    assert report.host_row("h", PLAN, result(rolled_back_since=[]))["status"] == "ok"
