@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.portmatrix.xenserver.plugins.module_utils import _confirm_waiter, _restore_runner, confirm
+from ansible_collections.portmatrix.xenserver.plugins.module_utils import _confirm_waiter, _restore_runner, confirm, plan_record
 
 from test__restore_runner import PY36, STDLIB, imported
 
@@ -152,3 +152,22 @@ def test_confirm_puts_the_change_back_when_the_running_scope_cannot_be_read(arme
     _confirm_waiter.write_json(str(pending), state)
     done = _confirm_waiter.confirm(str(pending))
     assert done["failed"] and "could not read them" in done["msg"] and target.read_text() == u"old\n"
+
+
+def test_confirm_records_the_plan_digest_once_confirmed_and_a_failed_record_keeps_the_change(armed, tmp_path):
+    """The plan digest was written by the module's confirming run; the confirmation runs no module
+    now, so the armed change carries it (plan_record.steps) as steps run after the commit steps."""
+    pending, state, target = armed
+    record = tmp_path / "etc" / "plan-digest"
+    state.update(applied=[_applied(["-j ACCEPT"])], commit=[],
+                 settled=plan_record.steps("sha256:ab", str(record)))
+    _confirm_waiter.write_json(str(pending), state)
+    assert _confirm_waiter.confirm(str(pending)) == {"confirmed": True, "persisted": False}
+    assert plan_record.read(str(record)) == "sha256:ab" and target.read_text() == u"new\n"
+
+    blocked = tmp_path / "file"
+    blocked.write_text(u"x")  # a file where the record's directory should be: the record cannot be written
+    _confirm_waiter.write_json(str(pending), dict(state, settled=plan_record.steps("sha256:cd", str(blocked / "d"))))
+    done = _confirm_waiter.confirm(str(pending))
+    assert done["confirmed"] and done["warnings"][0].startswith("confirmed, but step 1") and "file/d" in done["warnings"][0]
+    assert target.read_text() == u"new\n"  # the change stays
