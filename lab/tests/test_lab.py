@@ -13,6 +13,7 @@ import yaml
 
 from conftest import DEFAULT_PREFIXES, LABCTL, PREFIX_ROLES, prefixes_from_env
 from portmatrix_lab import EstateError, LabError, load_estate
+from portmatrix_lab.lab import ROOT_BASHRC, STOCK_BASHRC
 
 
 def _start_time(pid):
@@ -217,6 +218,20 @@ def test_private_files_stay_in_the_host(lab):
     assert lab.exec('pool-a3', ['test', '-e', '/etc/sysconfig/marker']).returncode != 0
     assert not os.path.exists('/etc/sysconfig/marker')
     assert os.path.exists(os.path.join(lab.host_dir('pool-a2'), 'upper', 'etc', 'sysconfig', 'marker'))
+
+
+def test_a_host_reads_a_stock_root_bashrc_not_the_machines(lab):
+    """bash reads ~/.bashrc for every SSH command: a host's is the lab's stock one (the machine's may run
+    a developer's setup at every session), and the machine's own file is left as it is."""
+    if not os.path.isfile(ROOT_BASHRC):
+        pytest.skip('this machine has no %s' % ROOT_BASHRC)
+    with open(ROOT_BASHRC, encoding='utf-8') as handle:
+        machines = handle.read()
+    done = lab.ssh('pool-b1', 'cat ~/.bashrc')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == STOCK_BASHRC
+    with open(ROOT_BASHRC, encoding='utf-8') as handle:
+        assert handle.read() == machines
 
 
 def test_iptables_init_save_writes_both_families(lab):

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import time
 
@@ -30,6 +31,12 @@ from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import from_i
 MODULE = "portmatrix.xenserver.firewall_rules"
 ACTION_ONLY = ("from_inventory", "expect_components", "role", "refresh")
 SSH_TRANSPORTS = ("ssh", "paramiko", "paramiko_ssh")
+# OpenSSH options for a connection of its own, not through (nor becoming) a multiplexing master
+OWN_CONNECTION = "-o ControlMaster=no -o ControlPath=none"
+
+
+class _ResetFailed(RuntimeError):
+    """The connection plugin could not close its connection (so the next one would not be new)."""
 
 
 class ActionModule(ActionBase):
@@ -122,9 +129,10 @@ class ActionModule(ActionBase):
                                     "the host after it (%s), so the host put its previous rules back by itself after "
                                     "%ss. %s" % (error, armed["timeout"], confirmed.get("msg", "")))
         result = dict(applied)
+        host_seconds = confirmed.pop("host_seconds", None)
         result.update(confirmed)
         result["confirm"] = dict(armed, confirmed=bool(confirmed.get("confirmed")),
-                                 seconds=round(time.time() - started, 3))
+                                 seconds=round(time.time() - started, 3), host_seconds=host_seconds)
         return result
 
     def _confirm_once(self, armed, task_vars):
@@ -132,19 +140,18 @@ class ActionModule(ActionBase):
         Over a new connection and with become (saving needs root), the host's confirm program
         (confirm.confirm_argv) gets the token and answers one line of JSON."""
         try:
-            self._connection.reset()  # close the multiplexed connection: the next one is new
-        except Exception as exc:  # pylint: disable=broad-except
-            return None, "could not close the previous connection: %s" % exc
-        try:
             command = " ".join(self._connection._shell.quote(word)  # pylint: disable=protected-access
                                for word in confirm.confirm_argv(armed["python"], armed["token"]))
-            ran = self._within(task_vars, "confirming the change from a new connection",
-                               "; unconfirmed, the change rolls back by itself at its deadline",
-                               self._low_level_execute_command, command, sudoable=True)
+            with self._new_connection():
+                ran = self._within(task_vars, "confirming the change from a new connection",
+                                   "; unconfirmed, the change rolls back by itself at its deadline",
+                                   self._low_level_execute_command, command, sudoable=True)
         except AnsibleConnectionFailure as exc:
             return None, str(exc).strip().splitlines()[-1] if str(exc).strip() else "connection failed"
         except confirm.ConfirmError as exc:
             return dict(failed=True, confirmed=False, msg=str(exc)), None
+        except _ResetFailed as exc:
+            return None, "could not close the previous connection: %s" % exc
         if ran.get("rc") == 255:
             return None, (ran.get("stderr") or "").strip() or "connection failed"
         answers = [line for line in (ran.get("stdout") or "").splitlines() if line.startswith("{")]
@@ -162,6 +169,28 @@ class ActionModule(ActionBase):
                     time.strftime("%H:%M:%S UTC", time.gmtime(record.get("rolled_back_at") or 0)), record.get("timeout"),
                     "; the rollback reported errors: %s" % "; ".join(errors) if errors else "")))
         return done, None
+
+    @contextlib.contextmanager
+    def _new_connection(self):
+        """The next command goes over a NEW connection. With OpenSSH, a connection of its own
+        (ControlMaster=no, ControlPath=none: ssh takes the first value it is given for an option, so
+        these win over the user's ssh_args and common/extra args), which leaves the multiplexed one
+        open for the tasks after it and spares closing it (ssh -O check, ssh -O stop); with any other
+        connection plugin, its reset() (paramiko reconnects)."""
+        transport = (getattr(self._connection, "transport", "") or "").split(".")[-1]
+        if transport != "ssh":
+            try:
+                self._connection.reset()
+            except Exception as exc:  # pylint: disable=broad-except
+                raise _ResetFailed(exc)
+            yield
+            return
+        ssh_args = self._connection.get_option("ssh_args") or ""
+        self._connection.set_option("ssh_args", ("%s %s" % (OWN_CONNECTION, ssh_args)).strip())
+        try:
+            yield
+        finally:
+            self._connection.set_option("ssh_args", ssh_args)
 
     # ---- the SSH guard -------------------------------------------------------------------
     def _guard(self, sources, call, port):

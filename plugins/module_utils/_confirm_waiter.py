@@ -196,7 +196,10 @@ def main(argv):
     """``confirm_waiter.py PENDING``: wait for the change kept in the pending file;
     ``confirm_waiter.py --confirm PENDING``: confirm it, and print what was done as JSON."""
     if argv[1] == "--confirm":
-        sys.stdout.write(json.dumps(confirm(argv[2])) + "\n")
+        started = time.time()
+        done = confirm(argv[2])
+        done["host_seconds"] = round(time.time() - started, 3)  # the rest of the confirmation is the connection
+        sys.stdout.write(json.dumps(done) + "\n")
         return 0
     pending = argv[1]
     try:

@@ -410,8 +410,9 @@ rule_count:
   sample: {"4": 12, "6": 9}
 confirm:
   description: The commit-confirmed window of this change (token, timeout in seconds, deadline as a UNIX time,
-    the host's Python that runs the confirmation, and from the action plugin whether it was confirmed and
-    how long the confirmation took).
+    the host's Python that runs the confirmation, and from the action plugin whether it was confirmed,
+    how long the confirmation took in all (C(seconds), the new connection and the host's confirm program)
+    and how much of it the host's confirm program took (C(host_seconds)); the rest is the new SSH connection).
   returned: when the running rules changed and O(confirm_timeout) is not 0
   type: dict
 rolled_back:

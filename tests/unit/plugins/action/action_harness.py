@@ -72,9 +72,18 @@ class FakeConnection(object):
         self.commands = []
         self.resets = 0
         self._shell = shell_loader.get("sh")
+        self.options = {"ssh_args": "-C -o ControlMaster=auto -o ControlPersist=60s"}
+        self.ssh_args_seen = []  # the ssh_args option at each command
+
+    def get_option(self, name):
+        return self.options[name]
+
+    def set_option(self, name, value):
+        self.options[name] = value
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         self.commands.append((cmd, sudoable))
+        self.ssh_args_seen.append(self.options["ssh_args"])
         if "SSH_CONNECTION" in cmd:
             return 0, (self.ssh_connection + "\n").encode(), b""
         if self.answers:

@@ -75,7 +75,7 @@ def test_guard_without_ssh_session_uses_port_22(run_tmp, inventory):
 
 def confirmed_on_host(**done):
     """What the host's confirm program answers (one line of JSON), as the connection returns it."""
-    return 0, json.dumps(dict({"confirmed": True, "persisted": True}, **done)) + "\n", ""
+    return 0, json.dumps(dict({"confirmed": True, "persisted": True, "host_seconds": 0.042}, **done)) + "\n", ""
 
 
 def confirm_commands(connection):
@@ -87,14 +87,37 @@ def test_confirm_comes_from_a_new_connection_carrying_only_the_token(run_tmp, in
     target = FakeTarget(APPLIED)
     result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
         task_vars=inventory.task_vars("a1"))
-    assert connection.resets == 1  # the multiplexed connection closed before confirming
+    # a connection of its own (not the multiplexed one, which stays open for the tasks after it)
+    assert connection.resets == 0
+    assert [args for (command, _sudoable), args in zip(connection.commands, connection.ssh_args_seen) if "--confirm" in command] \
+        == ["-o ControlMaster=no -o ControlPath=none -C -o ControlMaster=auto -o ControlPersist=60s"]
+    assert all(args == "-C -o ControlMaster=auto -o ControlPersist=60s"
+               for (command, _sudoable), args in zip(connection.commands, connection.ssh_args_seen) if "--confirm" not in command)
+    assert connection.options["ssh_args"] == "-C -o ControlMaster=auto -o ControlPersist=60s"  # put back
     assert len(target.calls) == 1  # no second module run: the confirmation is one small command
     [(command, sudoable)] = confirm_commands(connection)
     assert sudoable is True  # with become: saving the rules needs root
     assert " ".join(confirm.confirm_argv("/usr/bin/python3", TOKEN)) in command
     assert "PMX" not in command and "198.18" not in command  # the token only: no plan, no arguments
     assert result["confirmed"] is True and result["persisted"] is True and result["confirm"]["confirmed"] is True
+    assert result["confirm"]["host_seconds"] == 0.042 and "host_seconds" not in result  # the host's part, in confirm
     assert not result.get("failed") and slept == []
+
+
+def test_confirm_over_another_connection_plugin_resets_it_first(run_tmp, inventory, slept):
+    """A plugin without OpenSSH's options (paramiko) is reset: its next command opens a new connection."""
+    connection = FakeConnection(answers=[confirmed_on_host()])
+    connection.transport = "paramiko"
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=FakeTarget(APPLIED)).run(
+        task_vars=inventory.task_vars("a1"))
+    assert connection.resets == 1 and result["confirmed"] is True
+    assert set(connection.ssh_args_seen) == {"-C -o ControlMaster=auto -o ControlPersist=60s"}
+    broken = FakeConnection(reset_error=RuntimeError("socket closed"), answers=[confirmed_on_host()] * 2)
+    broken.transport = "paramiko"
+    result = make_action(FIREWALL, {"from_inventory": True}, connection=broken, target=FakeTarget(APPLIED)).run(
+        task_vars=inventory.task_vars("a1"))
+    assert result["failed"] is True and "could not close the previous connection: socket closed" in result["msg"]
+    assert confirm_commands(broken) == []
 
 
 def test_a_confirm_builds_no_plan_again(run_tmp, inventory, slept, monkeypatch):
@@ -130,7 +153,8 @@ def test_confirm_when_no_new_connection_waits_for_the_hosts_own_rollback(run_tmp
     target = FakeTarget(APPLIED)
     result = make_action(FIREWALL, {"from_inventory": True}, connection=connection, target=target).run(
         task_vars=inventory.task_vars("a1"))
-    assert connection.resets == 2 and len(confirm_commands(connection)) == 2
+    assert len(confirm_commands(connection)) == 2 and connection.resets == 0
+    assert connection.ssh_args_seen[-1].startswith("-o ControlMaster=no -o ControlPath=none ")
     assert len(slept) == 1 and 3 <= slept[0] <= 3.5  # the host's deadline (0 s) plus a margin
     assert result["failed"] is True and result["rolled_back"] is True and result["rollback"] == record
     assert "could not open a new connection" in result["msg"] and "Connection timed out" in result["msg"]
