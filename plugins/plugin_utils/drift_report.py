@@ -231,8 +231,8 @@ def table_lines(report):
     rows = report["hosts"]
     width = max([len(row["host"]) for row in rows] + [4])
     backend_width = max([len(row["backend"]) for row in rows] + [10])
-    head = "%-*s  %-*s %-*s %8s %8s  %s" % (width, "host", backend_width, "backend", STATUS_WIDTH, "status", "missing",
-                                           "extra", "cause")
+    head = "%-*s  %-*s %-*s %8s %8s  %s" % (
+        width, "host", backend_width, "backend", STATUS_WIDTH, "status", "missing", "extra", "cause")
     lines = [head.rstrip()]
     for row in rows:
         lines.append(("%-*s  %-*s %-*s %8d %8d  %s" % (
