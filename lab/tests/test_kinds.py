@@ -349,8 +349,12 @@ def test_xe_standin_changes_xapis_services_and_reset_restores(kinds_lab):
     assert len(calls) == 2
 
 
-def test_xenserver9_service_status_update_after_a_reload(kinds_lab):
-    # runtime-only changes vanish with a reload; xapi puts its services back (update-xapi-firewalld.service)
+def test_xenserver9_service_status_update_after_a_firewalld_restart(kinds_lab):
+    # xapi's services are runtime only, so a firewalld restart loses them; update-xapi-firewalld.service
+    # (PartOf= and After=firewalld.service) runs this xe command when firewalld starts or restarts and it
+    # adds them again (xen-api scripts/update-xapi-firewalld.service, ocaml/xapi/xapi_host.ml
+    # update_firewalld_service_status). Nothing of xapi's runs on a `firewall-cmd --reload`.
+    # Here a runtime removal stands for the lost service (the lab's permanent zone would bring it back).
     kinds_lab.exec('xs9a', ['firewall-cmd', '--zone=public', '--remove-service=nbd'], check=True)
     assert ('tcp', 10809) not in zone_ports(kinds_lab, 'xs9a')
     xe(kinds_lab, 'xs9a', 'host-update-firewalld-service-status')

@@ -101,12 +101,12 @@ class ActionModule(ActionBase):
             else "; a change it made rolls back by itself unless confirmed (portmatrix_confirm_timeout)",
             self._execute_module, module_name=MODULE, module_args=module_args, task_vars=task_vars)
         if module_result.get("confirm") and not module_result.get("failed") and not self._play_context.check_mode:
-            module_result = self._confirm(module_args, module_result, task_vars)
+            module_result = self._confirm(module_result, task_vars)
         result.update(module_result)
         return result
 
     # ---- commit confirmed ----------------------------------------------------------------
-    def _confirm(self, module_args, applied, task_vars):
+    def _confirm(self, applied, task_vars):
         """The change is armed to roll back by itself on the host; only a NEW connection from
         the controller may confirm it (an open, multiplexed one survives a firewall that
         refuses new connections).  The confirmation carries only the change's token: a small

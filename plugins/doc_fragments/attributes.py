@@ -8,7 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment:
-    # The modules that run on the controller only (plan, rollout, inventory_flows).
+    # Plain strings: ansible-test's yamllint reads a fragment only as a literal.
+    # The modules that run on the controller only (plan, rollout, inventory_flows, not_checked, perimeter_check).
     CONTROLLER = r"""
 options: {}
 attributes:
@@ -22,4 +23,20 @@ attributes:
     support: full
     platforms: posix
     description: Runs on the controller only and contacts no host.
+"""
+
+    # A module that runs on a host of the estate and only looks (reachability_probe).
+    PROBE = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    description: Tries the connections in check mode too; it changes nothing in either mode.
+  diff_mode:
+    support: none
+    description: Shows no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the source host (Python 3.6 or later, standard library only).
 """

@@ -44,17 +44,8 @@ options:
     description: Sockets open at once, at most (and at most half of the free file descriptors).
     type: int
     default: 128
-attributes:
-  check_mode:
-    support: full
-    description: Tries the connections in check mode too; it changes nothing in either mode.
-  diff_mode:
-    support: none
-    description: Shows no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the source host (Python 3.6 or later, standard library only).
+extends_documentation_fragment:
+  - portmatrix.xenserver.attributes.probe
 seealso:
   - module: portmatrix.xenserver.inventory_flows
 """

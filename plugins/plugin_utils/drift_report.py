@@ -26,6 +26,8 @@ SHADOWED = "SHADOWED"
 ROLLED_BACK = "ROLLED BACK"
 DRIFTED_STATES = (DRIFT, UNSAVED, SHADOWED, CORRECTED, ROLLED_BACK)
 NOT_CHECKED_STATES = (NO_RESULT, FAILED)
+# The table's status column fits every status, so that the columns after it line up on every row.
+STATUS_WIDTH = max(len(status) for status in (OK,) + DRIFTED_STATES + NOT_CHECKED_STATES)
 
 # Outcome of the run and the exit status ansible-playbook gives for it (docs/guides/scheduled-drift.md).
 OUTCOME_OK, OUTCOME_DRIFT, OUTCOME_NOT_CHECKED, OUTCOME_BAD_SETTINGS = "ok", "drift", "not_checked", "bad_settings"
@@ -228,11 +230,14 @@ def table_lines(report):
     with its family and whether it is the running or the saved rules; then one summary line."""
     rows = report["hosts"]
     width = max([len(row["host"]) for row in rows] + [4])
-    head = "%-*s  %-10s %-10s %8s %8s  %s" % (width, "host", "backend", "status", "missing", "extra", "cause")
+    backend_width = max([len(row["backend"]) for row in rows] + [10])
+    head = "%-*s  %-*s %-*s %8s %8s  %s" % (
+        width, "host", backend_width, "backend", STATUS_WIDTH, "status", "missing", "extra", "cause")
     lines = [head.rstrip()]
     for row in rows:
-        lines.append(("%-*s  %-10s %-10s %8d %8d  %s" % (
-            width, row["host"], row["backend"], row["status"], len(row["missing"]) + len(row["saved_missing"]),
+        lines.append(("%-*s  %-*s %-*s %8d %8d  %s" % (
+            width, row["host"], backend_width, row["backend"], STATUS_WIDTH, row["status"],
+            len(row["missing"]) + len(row["saved_missing"]),
             len(row["extra"]) + len(row["saved_extra"]), row["cause"])).rstrip())
         lines.extend("    hint: %s" % line for line in row.get("hints") or [])
         lines.extend("    shadowing: %s" % line for line in row.get("shadowing") or [])

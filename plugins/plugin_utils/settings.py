@@ -379,11 +379,15 @@ def _features(value, name):
     return items
 
 
-def _backend(value, name):
+def _one_of(value, name, choices):
     text = _str(value, name)
-    if text not in BACKENDS:
-        raise _Bad("must be one of %s, got %r" % (", ".join(BACKENDS), text))
+    if text not in choices:
+        raise _Bad("must be one of %s, got %r" % (", ".join(choices), text))
     return text
+
+
+def _backend(value, name):
+    return _one_of(value, name, BACKENDS)
 
 
 def _groups(value, name):
@@ -480,10 +484,7 @@ def _migration_pools(value, name):
 
 
 def _platform(value, name):
-    text = _str(value, name)
-    if text not in PLATFORMS:
-        raise _Bad("must be one of %s, got %r" % (", ".join(PLATFORMS), text))
-    return text
+    return _one_of(value, name, PLATFORMS)
 
 
 def _seconds(value, name):

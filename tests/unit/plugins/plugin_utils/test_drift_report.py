@@ -170,3 +170,30 @@ def test_a_rollback_since_the_last_run_is_its_own_cause_and_counts_as_drift():
     # a rollback alone (the host runs the plan again) is still reported
     assert report.host_row("h", PLAN, result(rolled_back_since=[ROLLBACK]))["status"] == "ROLLED BACK"
     assert report.host_row("h", PLAN, result(rolled_back_since=[]))["status"] == "ok"
+
+
+def test_every_row_lines_up_with_the_header_whatever_its_status():
+    """'ROLLED BACK' was one character wider than the status column and pushed the rest of its row right."""
+    rows = [report.host_row("pool-a1", PLAN, result()),
+            report.host_row("pool-a2", PLAN, result(drift=True, rules_added={"4": [JUMP]})),
+            report.host_row("pool-a3", PLAN, result(rolled_back_since=[ROLLBACK], drift=True,
+                                                    rules_added={"4": [JUMP], "6": [JUMP]})),
+            report.host_row("filer", PLAN, result(drift=True, unsaved=True, saved_added={"4": [JUMP]})),
+            report.host_row("license", PLAN, result(failed=True, msg="MODULE FAILURE")),
+            report.host_row("gone", PLAN, None, [{"unreachable": True, "msg": "timed out"}]),
+            report.host_row("pool-b1", PLAN, result(drift=True, rules_added={"4": [JUMP]}), enforce=True)]
+    statuses = set(row["status"] for row in rows)
+    assert set(["ok", "DRIFT", "ROLLED BACK", "UNSAVED", "FAILED", "NO RESULT", "corrected"]) <= statuses, statuses
+    lines = report.table_lines(report.summary(rows, enforce=True))
+    head = lines[0]
+    for row in rows:
+        line = next(text for text in lines if text.startswith(row["host"] + " "))
+        padded = line + " " * len(head)  # a row without a cause ends at its last number
+        for column, value in (("backend", row["backend"]), ("status", row["status"])):
+            start = head.index(column)  # left-aligned under its heading
+            assert line[start - 1] == " " and line[start:start + len(value) + 1] == value + " ", (row, line)
+        for column, value in (("missing", len(row["missing"]) + len(row["saved_missing"])),
+                              ("extra", len(row["extra"]) + len(row["saved_extra"]))):
+            end = head.index(column) + len(column)  # right-aligned under its heading
+            assert line[:end].endswith(" %d" % value) and padded[end] == " ", (row, line)
+        assert line[head.index("cause"):] == row["cause"], (row, line)

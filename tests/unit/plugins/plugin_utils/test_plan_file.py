@@ -13,17 +13,16 @@ import os
 
 import pytest
 
+import action_harness
+from action_harness import Inventory
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import inventory, plan_file
 
-GROUPS = {"all": ["a1", "a2", "b1", "nas", "ws"], "pool_hosts": ["a1", "a2", "b1"], "nfs_filers": ["nas"],
-          "ungrouped": ["ws"]}
-HOSTVARS = {
-    "a1": {"ansible_host": "198.18.5.11", "portmatrix_pool": "a"},
-    "a2": {"ansible_host": "198.18.5.12", "portmatrix_pool": "a"},
-    "b1": {"ansible_host": "198.18.5.21", "portmatrix_pool": "b"},
-    "nas": {"ansible_host": "198.18.5.31"},
-    "ws": {"ansible_host": "198.18.5.99"},
-}
+# The estate of the action plugin tests (conftest.py puts action_harness on the path), and a
+# workstation in no component group.
+ESTATE = Inventory(groups=dict(action_harness.GROUPS, all=action_harness.GROUPS["all"] + ["ws"], ungrouped=["ws"]),
+                   hostvars=dict(action_harness.INVENTORY, ws={"ansible_host": "198.18.5.99"}))
+GROUPS, HOSTVARS = ESTATE.groups, ESTATE.hostvars
+MANAGED = ["a1", "a2", "b1", "lic", "nas", "xc"]
 
 
 def resolver(name):
@@ -45,8 +44,8 @@ def plan():
 
 
 def test_the_plan_holds_every_call_the_estate_digest_version_and_time(plan):
-    assert sorted(plan["calls"]) == ["a1", "a2", "b1", "nas"]
-    assert plan["inventory_hosts"] == ["a1", "a2", "b1", "nas", "ws"]
+    assert sorted(plan["calls"]) == MANAGED
+    assert plan["inventory_hosts"] == sorted(MANAGED + ["ws"])
     assert (plan["version"], plan["created"]) == ("1.2.3", "1970-01-01T00:00:00Z")
     assert plan["collection"] == "portmatrix.xenserver"
     assert plan["digest"].startswith("sha256:") and len(plan["digest"]) == 7 + 64
