@@ -18,6 +18,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import aerleon
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import engine, flows_output, from_inventory, inventory, settings
+from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import plan_file
 from ansible_collections.portmatrix.xenserver.plugins.plugin_utils import verify_report
 
 PAIR_FILES = ("flows.json", "flows.csv", "flows.md")
@@ -41,6 +42,10 @@ class ActionModule(ActionBase):
         data = from_inventory.load(self, task_vars)
         if data["errors"]:
             result.update(failed=True, msg=from_inventory.failure(data["errors"]))
+            return result
+        uncovered = self._not_in_plan(data, task_vars) if targets else []
+        if uncovered:
+            result.update(failed=True, msg=from_inventory.failure(uncovered))
             return result
         estate = inventory.estate_from_data(data["estate"])
         calls = data["calls"]
@@ -87,6 +92,15 @@ class ActionModule(ActionBase):
                 result.update(changed=bool(replaced), replaced=replaced, inventory=header["inventory"])
             result["summary"] = self._summary(result)
         return result
+
+    @staticmethod
+    def _not_in_plan(data, task_vars):
+        """Given a plan, the flows tried are the plan's: a host of the play it does not cover would go
+        untried, so it is refused as site refuses it (from_inventory._planned_call)."""
+        if not data.get("plan"):
+            return []
+        found = (plan_file.covers(data["plan"], h) for h in task_vars.get("ansible_play_hosts_all") or [])
+        return [from_inventory.Refusal(problem) for problem in found if problem]
 
     @staticmethod
     def _summary(result):

@@ -48,6 +48,8 @@ options:
     description:
       - Also return, per source host, the destinations it must reach, and what the verify playbook's probe tries
         from it (RV(probes)).
+      - Given a plan (C(portmatrix_plan_file), C(portmatrix_plan_data)), these are the plan's flows; a host of the
+        play that the plan does not cover fails the task, as the site playbook refuses it.
     type: bool
     default: false
 extends_documentation_fragment:

@@ -7,9 +7,9 @@ A plan holds every component host's firewall_rules call (the engine's, plugin_ut
 the estate they were computed from, the names of every inventory host, the collection's
 version, the time it was made and a digest of what the hosts get.  The plan playbook writes
 it (portmatrix_plan_file) and hands it to AWX / AAP (set_stats: portmatrix_plan_data); the
-site, drift and remove playbooks apply a given plan instead of reading the inventory, so that
-a run over part of the estate (an AWX sliced job, an inventory filtered per site) gives every
-host the rules the whole estate gives it.
+site, drift and remove playbooks apply a given plan instead of reading the inventory (verify
+tries its flows), so that a run over part of the estate (an AWX sliced job, an inventory
+filtered per site) gives every host the rules the whole estate gives it.
 
 Without a plan, partial() names the evidence that a run's inventory is part of the estate.
 Controller-only and pure: no Ansible imports.

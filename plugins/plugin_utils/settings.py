@@ -192,7 +192,7 @@ SETTINGS = collections.OrderedDict((s.name, s) for s in [
     Setting("portmatrix_plan_file", "str", None, "playbook",
             "The plan playbook: the JSON file it writes the estate's plan to (every host's firewall, the estate's "
             "digest, the collection version, the time). The site, drift and remove playbooks: apply this plan "
-            "instead of reading the inventory (give it with C(-e) only, never in group_vars: a stale plan would "
+            "instead of reading the inventory; the verify playbook tries its flows (give it with C(-e) only, never in group_vars: a stale plan would "
             "be applied). A plan made by another collection version, or without the host, is refused."),
     Setting("portmatrix_plan_data", "plan", None, "playbook",
             "The plan itself, as the plan playbook hands it to the next AWX / AAP workflow node (C(set_stats)); "

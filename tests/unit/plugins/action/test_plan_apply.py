@@ -144,3 +144,20 @@ def test_without_a_plan_the_host_records_the_digest_a_plan_would_have(plan_path,
     target = FakeTarget()
     make_action(FIREWALL, {"from_inventory": True}, target=target).run(task_vars=inventory.task_vars("b1"))
     assert target.calls[0][1]["plan_digest"] == digest
+
+
+def test_verify_given_the_plan_tries_the_plans_flows_and_refuses_a_host_it_does_not_cover(plan_path, run_tmp):
+    """verify reads its flows as site reads the calls: a slice given the plan tries a1's pool flows to
+    a2 of another slice; without the plan the slice is stopped; a play host the plan lacks is refused."""
+    flows = make_action("inventory_flows", {"targets": True})
+    result = flows.run(task_vars=sliced(["a1", "b1"]).task_vars("a1", portmatrix_plan_file=plan_path, **SLICE))
+    assert not result.get("failed"), result
+    assert "198.18.5.12" in [p["address"] for p in result["probes"]["a1"] if p["expect"] == "open"]
+    assert sorted(result["probes"]) == ["a1", "a2", "b1", "lic", "nas", "xc"]  # the plan's hosts, not the slice's
+    result = flows.run(task_vars=sliced(["a1", "b1"]).task_vars("a1", **SLICE))
+    assert result["failed"] is True and "one slice of the AWX / AAP sliced job template" in result["msg"]
+    hostvars = dict(INVENTORY, a9={"ansible_host": "198.18.5.19", "portmatrix_pool": "pool_a"})
+    groups = dict(GROUPS, all=GROUPS["all"] + ["a9"], pool_hosts=GROUPS["pool_hosts"] + ["a9"])
+    result = flows.run(task_vars=Inventory(groups, hostvars).task_vars("a1", portmatrix_plan_file=plan_path))
+    assert result["failed"] is True and "a9 is not in the plan" in result["msg"], result
+    assert "the given plan cannot be applied" in result["msg"]
